@@ -1,0 +1,3 @@
+from amlexec.cli import main
+
+raise SystemExit(main())

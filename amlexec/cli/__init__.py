@@ -1,0 +1,89 @@
+"""The `amlexec` command. `main()` is the only place an error becomes an exit code."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Sequence
+
+from ..errors import AmlexecError, ExitCode, UsageError
+
+
+def _wants_json(argv: Sequence[str]) -> bool:
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            return False
+        if arg in ("-o", "--output") and i + 1 < len(argv):
+            if argv[i + 1] == "json":
+                return True
+        elif arg in ("-ojson", "--output=json"):
+            return True
+    return False
+
+
+def _command_name(argv: Sequence[str]) -> str:
+    words = []
+    for arg in argv:
+        if arg.startswith("-") or len(words) == 2:
+            break
+        words.append(arg)
+    return " ".join(words)
+
+
+def _debug(argv: Sequence[str]) -> bool:
+    return "--debug" in argv[:1] or os.environ.get("AMLEXEC_DEBUG", "") not in ("", "0")
+
+
+def report(error: AmlexecError, *, argv: Sequence[str]) -> int:
+    """Print an error the way every command does, and return its exit code."""
+    if _wants_json(argv):
+        from ..output import envelope
+
+        sys.stdout.write(json.dumps(envelope(_command_name(argv), error=error), indent=2) + "\n")
+    sys.stderr.write(f"amlexec: error: {error.message}\n")
+    if error.hint:
+        sys.stderr.write(f"hint: {error.hint}\n")
+    return int(error.exit_code)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import typer
+
+    from .app import build_app, normalize_argv
+
+    args = normalize_argv(list(sys.argv[1:] if argv is None else argv))
+    debug = _debug(args)
+    try:
+        command = typer.main.get_command(build_app())
+        code = command.main(args=args, prog_name="amlexec", standalone_mode=False)
+        return int(code or 0)
+    except AmlexecError as exc:
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        return report(exc, argv=args)
+    except typer.TyperException as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            sys.stdout.write(exc.format_message() + "\n")
+            return 0
+        message = exc.format_message()
+        ctx = getattr(exc, "ctx", None)
+        where = ctx.command_path if ctx is not None else "amlexec"
+        return report(UsageError(message.rstrip("."), hint=f"see `{where} --help`"), argv=args)
+    except KeyboardInterrupt:
+        sys.stderr.write("amlexec: interrupted\n")
+        return int(ExitCode.CANCELED)
+    except BrokenPipeError:
+        # `amlexec history list | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except Exception as exc:
+        if debug:
+            raise
+        return report(
+            AmlexecError(f"internal error: {exc!r}",
+                         hint="rerun with --debug for a traceback and report it"),
+            argv=args,
+        )

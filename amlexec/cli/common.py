@@ -1,0 +1,40 @@
+"""Options and helpers shared by the command modules."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from ..output import OutputFormat, emit
+
+OutputOpt = Annotated[
+    OutputFormat,
+    typer.Option("--output", "-o", help="Output format: table (for people), json (a versioned envelope) or tsv."),
+]
+QueryOpt = Annotated[
+    str | None,
+    typer.Option("--query", help="JMESPath query applied to the result, e.g. \"max_by(@, &Accuracy)\"."),
+]
+NameOpt = Annotated[str, typer.Option("--name", "-n", help="Name of the target or run configuration.")]
+RunIdOpt = Annotated[str, typer.Option("--run", "-r", help="The run id (see `amlexec history list`).")]
+
+RECOVERABLE_HELP = {"no_args_is_help": True}
+
+
+def progress(message: str) -> None:
+    """One line for the person watching: stderr, never mixed into the data on stdout."""
+    sys.stderr.write(f"{message}\n")
+    sys.stderr.flush()
+
+
+def show(command: str, data: Any, output: OutputFormat, query: str | None = None,
+         columns: list[str] | None = None) -> None:
+    emit(command, data, output, query, columns)
+
+
+def project_here() -> Any:
+    from ..project import find_project
+
+    return find_project()

@@ -1,0 +1,121 @@
+"""`amlexec computetarget ...`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ..output import OutputFormat
+from .common import NameOpt, OutputOpt, QueryOpt, progress, project_here, show
+
+app = typer.Typer(no_args_is_help=True)
+attach_app = typer.Typer(no_args_is_help=True, help="Attach a compute target: writes <name>.compute and "
+                         "<name>.runconfig. The older form `attach --type TYPE` works too.")
+app.add_typer(attach_app, name="attach")
+
+AddressOpt = Annotated[str, typer.Option("--address", "-a", help="Host name or IP, optionally host:port.")]
+UserOpt = Annotated[str | None, typer.Option("--username", "-u", help="SSH user.")]
+PasswordOpt = Annotated[str | None, typer.Option(
+    "--password", "-w", help="SSH password (kept in the credentials store, never in aml_config/). "
+    "Prefer --password-stdin: a password on the command line shows in process listings.")]
+PasswordStdinOpt = Annotated[bool, typer.Option("--password-stdin", help="Read the SSH password from stdin.")]
+KeyOpt = Annotated[str | None, typer.Option("--private-key-file", help="SSH private key file.")]
+PassphraseOpt = Annotated[str | None, typer.Option(
+    "--private-key-passphrase", help="Passphrase of the private key (kept in the credentials store).")]
+AmlKeyOpt = Annotated[bool, typer.Option("--use-azureml-ssh-key", "-k",
+                                         help="Use amlexec's own key pair; prints the public key to authorize.")]
+BaseImageOpt = Annotated[str | None, typer.Option("--base-image", help="baseDockerImage for the target.")]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Replace an existing target of that name.")]
+
+
+def _attach(kind: str, output: str | None = None, **values: object) -> None:
+    from ..configure import AttachRequest, attach
+
+    if values.pop("password_stdin", False):
+        import sys
+
+        values["password"] = sys.stdin.readline().rstrip("\r\n")
+    project = project_here()
+    result = attach(project, AttachRequest(kind=kind, **values))  # type: ignore[arg-type]
+    for note in result.notes:
+        progress(note)
+    for path in (result.compute.path, result.runconfig.path):
+        typer.echo(project.display(path))
+    progress(f"attached {kind} target '{result.compute.name}'; "
+             f"run with: amlexec experiment submit -c {result.runconfig.name} SCRIPT")
+
+
+@attach_app.command("local")
+def attach_local(name: NameOpt, force: ForceOpt = False,
+                 python: Annotated[str | None, typer.Option("--python", help="pythonLocation.")] = None) -> None:
+    """Attach a target that runs scripts on this machine."""
+    _attach("local", name=name, force=force, python_location=python)
+
+
+@attach_app.command("docker")
+def attach_docker(name: NameOpt, base_image: BaseImageOpt = None, force: ForceOpt = False) -> None:
+    """Attach the local Docker engine."""
+    _attach("docker", name=name, base_image=base_image, force=force)
+
+
+def _ssh_command(kind: str, doc: str) -> None:
+    def command(name: NameOpt, address: AddressOpt, username: UserOpt = None, password: PasswordOpt = None,
+                password_stdin: PasswordStdinOpt = False, private_key_file: KeyOpt = None,
+                private_key_passphrase: PassphraseOpt = None, use_azureml_ssh_key: AmlKeyOpt = False,
+                base_image: BaseImageOpt = None, force: ForceOpt = False) -> None:
+        _attach(kind, name=name, address=address, username=username, password=password,
+                password_stdin=password_stdin, private_key_file=private_key_file,
+                private_key_passphrase=private_key_passphrase, use_azureml_ssh_key=use_azureml_ssh_key,
+                base_image=base_image, force=force)
+
+    command.__doc__ = doc
+    attach_app.command(kind)(command)
+
+
+_ssh_command("remotedocker", "Attach a remote Linux host running Docker, over SSH.")
+_ssh_command("remote", "Attach a remote Linux host's own Python (user-managed environment), over SSH.")
+_ssh_command("cluster", "Attach a Spark cluster's head node, over SSH.")
+
+
+@app.command("list")
+def list_targets(output: OutputOpt = OutputFormat.table, query: QueryOpt = None) -> None:
+    """List the project's compute targets."""
+    project = project_here()
+    rows = []
+    for name in project.compute_names():
+        compute = project.load_compute(name)
+        rows.append({"name": name, "type": compute.raw_type or compute.type, "address": compute.address,
+                     "baseDockerImage": compute.base_docker_image})
+    show("computetarget list", rows, output, query, columns=["name", "type", "address", "baseDockerImage"])
+
+
+@app.command("show")
+def show_target(name: Annotated[str, typer.Argument(help="Target name.")], output: OutputOpt = OutputFormat.table,
+                query: QueryOpt = None) -> None:
+    """Show a compute target's settings (secrets masked)."""
+    from ..configure import compute_info
+
+    project = project_here()
+    compute = project.load_compute(name)
+    show("computetarget show", compute_info(compute), output, query)
+
+
+@app.command("detach")
+def detach_target(name: Annotated[str, typer.Argument(help="Target name.")]) -> None:
+    """Remove a target's .compute file (and its same-named .runconfig) and its stored secrets."""
+    from ..configure import detach
+
+    for note in detach(project_here(), name):
+        progress(f"warning: {note}")
+    progress(f"detached '{name}'")
+
+
+@app.command("secure")
+def secure_target(name: Annotated[str, typer.Argument(help="Target name.")]) -> None:
+    """Move a clear-text password out of <name>.compute into the credentials store."""
+    from ..configure import secure
+
+    changed = secure(project_here(), name)
+    progress(f"{name}.compute: " + ("password moved to the credentials store" if changed
+                                    else "holds no clear-text secret; nothing to do"))

@@ -1,0 +1,124 @@
+"""`amlexec history ...`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..errors import NotFoundError
+from ..output import OutputFormat
+from .common import OutputOpt, QueryOpt, RunIdOpt, progress, project_here, show
+
+app = typer.Typer(no_args_is_help=True)
+
+
+@app.command("list")
+def list_runs(
+    status: Annotated[str | None, typer.Option("--status", help="Only runs with this status.")] = None,
+    target: Annotated[str | None, typer.Option("--target", "-t", help="Only runs on this target.")] = None,
+    script: Annotated[str | None, typer.Option("--script", help="Only runs of this script.")] = None,
+    last: Annotated[int | None, typer.Option("--last", min=1, help="Only the newest N runs.")] = None,
+    output: OutputOpt = OutputFormat.table,
+    query: QueryOpt = None,
+) -> None:
+    """List runs, newest first. JSON rows carry each run's metrics as top-level keys."""
+    from ..history.report import list_row
+    from ..runs import describe_many, open_store, refresh_active
+
+    project = project_here()
+    store = open_store(project)
+    refresh_active(store, project)
+    infos = describe_many(store, store.list(status=status, target=target, script=script, last=last))
+    if output == OutputFormat.table and query is None:
+        names: list[str] = []
+        for info in infos:
+            names.extend(n for n in info["metrics"] if n not in names)
+        show("history list", [list_row(i, names) for i in infos], output)
+    else:
+        show("history list", infos, output, query)
+
+
+@app.command("info")
+def info(
+    run: RunIdOpt,
+    artifact: Annotated[str | None, typer.Option("--artifact", "-a",
+                                                 help="Print this attachment instead, e.g. driver_log.")] = None,
+    output: OutputOpt = OutputFormat.table,
+    query: QueryOpt = None,
+) -> None:
+    """Show one run: status, times, metrics, attachments."""
+    from ..runs import describe, get_run
+
+    store, record = get_run(project_here(), run)
+    if artifact is not None:
+        _print_artifact(store.run_dir(record.run_id), artifact)
+        return
+    show("history info", describe(store, record), output, query)
+
+
+def _print_artifact(run_dir: Path, name: str) -> None:
+    from ..history.report import ATTACHMENT_FILES, attachments
+
+    path = run_dir / ATTACHMENT_FILES.get(name, name)
+    inside = path.resolve().is_relative_to(run_dir.resolve())
+    if not inside or not path.is_file() or name not in attachments(run_dir):
+        raise NotFoundError(f"the run has no attachment '{name}'",
+                            hint="its attachments: " + (", ".join(attachments(run_dir)) or "none"))
+    sys.stdout.buffer.write(path.read_bytes())
+
+
+@app.command("last")
+def last(output: OutputOpt = OutputFormat.table, query: QueryOpt = None) -> None:
+    """Show the newest run."""
+    from ..runs import describe, open_store, refresh
+
+    project = project_here()
+    store = open_store(project)
+    records = store.list(last=1)
+    if not records:
+        raise NotFoundError("this project has no runs yet", hint="amlexec experiment submit -c local SCRIPT")
+    show("history last", describe(store, refresh(store, project, records[0])), output, query)
+
+
+@app.command("logs")
+def logs(run: RunIdOpt,
+         follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing until the run ends.")] = False
+         ) -> None:
+    """Print a run's driver log (the script's output)."""
+    from ..runs import follow as do_follow
+
+    def sink(_stream: str, data: bytes) -> None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+
+    do_follow(project_here(), run, sink, follow=follow)
+
+
+@app.command("compare")
+def compare(run_ids: Annotated[list[str], typer.Argument(help="Two or more run ids.")],
+            output: OutputOpt = OutputFormat.table, query: QueryOpt = None) -> None:
+    """Metrics of several runs side by side."""
+    from ..history.report import compare as rows_for
+    from ..runs import describe, get_run
+
+    project = project_here()
+    infos = []
+    for run_id in run_ids:
+        store, record = get_run(project, run_id)
+        infos.append(describe(store, record))
+    show("history compare", rows_for(infos), output, query)
+
+
+@app.command("download")
+def download(run: RunIdOpt,
+             directory: Annotated[Path, typer.Option("--directory", "-d", help="Folder to copy outputs into.")]
+             ) -> None:
+    """Copy a run's outputs/ files into a folder."""
+    from ..runs import copy_outputs, get_run
+
+    store, record = get_run(project_here(), run)
+    count = copy_outputs(store, record, directory)
+    progress(f"copied {count} file(s) into {directory}")

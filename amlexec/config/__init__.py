@@ -1,0 +1,1 @@
+"""Workbench configuration files: models, loading with precise errors, and rewriting."""

@@ -1,0 +1,122 @@
+"""`aml_config/<target>.compute`: where a run executes."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import schema
+from .schema import BOOL, STR, key
+from .yamlio import dump_mapping, read_text
+
+TARGET_TYPES = {
+    "local": "local",
+    "docker": "docker",
+    "localdocker": "docker",  # what Workbench's own sample projects wrote for local Docker
+    "remotedocker": "remotedocker",
+    "remote": "remote",
+    "cluster": "cluster",
+}
+SSH_TYPES = ("remotedocker", "remote", "cluster")
+SECRET_PREFIX = "AzureMlSecret="
+# A modern, widely available default for new projects (Workbench used microsoft/mmlspark:plus-*, long gone).
+DEFAULT_BASE_IMAGE = "python:3.11-slim-bookworm"
+
+# The order `computetarget attach` writes keys in: the sorted order Workbench's dumper produced.
+KEY_ORDER = (
+    "address",
+    "baseDockerImage",
+    "nativeSharedDirectory",
+    "password",
+    "privateKeyFile",
+    "pythonLocation",
+    "sharedVolumes",
+    "type",
+    "username",
+)
+
+
+@dataclass(frozen=True)
+class ComputeTarget:
+    name: str
+    path: Path | None
+    type: str = key("type", STR, choices=TARGET_TYPES)
+    raw_type: str = ""
+    base_docker_image: str | None = key("baseDockerImage")
+    address: str | None = key("address")
+    username: str | None = key("username")
+    password: str | None = key("password")
+    private_key: str | None = key("privateKey")
+    private_key_file: str | None = key("privateKeyFile")
+    private_key_passphrase: str | None = key("privateKeyPassphrase")
+    shared_volumes: bool = key("sharedVolumes", BOOL, default=False)
+    nvidia_docker: bool = key("nvidiaDocker", BOOL, default=False)
+    native_shared_directory: str | None = key("nativeSharedDirectory")
+    user_managed_environment: bool = key("userManagedEnvironment", BOOL, default=False)
+    python_location: str | None = key("pythonLocation")
+    spark_submit_location: str | None = key("sparkSubmitLocation")
+    yarn_deploy_mode: str | None = key("yarnDeployMode", STR, choices={"cluster": "cluster", "client": "client"})
+    # Pre-GA preview flags (`az ml computecontext attach`), read so old files load; they change nothing.
+    preview_cluster: bool | None = key("cluster", BOOL)
+    preview_native: bool | None = key("native", BOOL)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.name}.compute"
+
+    @property
+    def host(self) -> str | None:
+        return split_address(self.address)[0] if self.address else None
+
+    @property
+    def port(self) -> int:
+        return split_address(self.address)[1] if self.address else 22
+
+    @property
+    def password_is_reference(self) -> bool:
+        return bool(self.password) and str(self.password).startswith(SECRET_PREFIX)
+
+    @property
+    def has_cleartext_password(self) -> bool:
+        return bool(self.password) and not self.password_is_reference
+
+
+def split_address(address: str) -> tuple[str, int]:
+    """`host`, `host:port` or `[v6]:port` into (host, port); port 22 by default."""
+    text = address.strip()
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        return host, int(rest[1:]) if rest.startswith(":") and rest[1:].isdigit() else 22
+    if text.count(":") == 1:
+        host, _, port = text.partition(":")
+        if port.isdigit():
+            return host, int(port)
+    return text, 22
+
+
+def parse_compute(name: str, text: str, *, display: str, path: Path | None = None) -> ComputeTarget:
+    from .yamlio import parse_mapping
+
+    raw = parse_mapping(text, display)
+    target = schema.build(
+        ComputeTarget, raw, display=display, text=text, fixed={"name": name, "path": path}, required=("type",)
+    )
+    return dataclasses.replace(target, raw_type=str(raw["type"]))
+
+
+def load_compute(path: Path, *, display: str | None = None) -> ComputeTarget:
+    shown = display or str(path)
+    text = read_text(path, shown)
+    return parse_compute(path.stem, text, display=shown, path=path)
+
+
+def render_compute(target: ComputeTarget) -> str:
+    data = schema.to_mapping(target, order=KEY_ORDER)
+    data["type"] = target.raw_type or target.type
+    # Workbench's attach left unset keys out (booleans only when they matter).
+    defaults = {"sharedVolumes": False, "nvidiaDocker": False, "userManagedEnvironment": False}
+    data = {k: v for k, v in data.items() if v is not None and not (k in defaults and v == defaults[k])}
+    return dump_mapping(data)

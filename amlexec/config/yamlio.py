@@ -1,0 +1,144 @@
+"""YAML in and out for Workbench files: errors that name file, key and line; rewrites that keep comments."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import ConfigError, NotFoundError
+from ..fsutil import atomic_write
+
+try:  # the C loader is several times faster; pure Python is the fallback on odd builds
+    _Loader: type = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - depends on how PyYAML was built
+    _Loader = yaml.SafeLoader
+
+DELETE = object()
+"""Marker for `update_yaml_file`: remove this key."""
+
+
+def suggest(word: str, candidates: Iterable[str]) -> str | None:
+    """The closest candidate to `word` (case-insensitive equality wins), or None."""
+    options = list(candidates)
+    for option in options:
+        if option.lower() == word.lower():
+            return option
+    close = difflib.get_close_matches(word.lower(), [o.lower() for o in options], n=1, cutoff=0.75)
+    if not close:
+        return None
+    return next(o for o in options if o.lower() == close[0])
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """' (did you mean 'x'?)' or an empty string."""
+    match = suggest(word, candidates)
+    return f" (did you mean '{match}'?)" if match else ""
+
+
+def read_text(path: Path, display: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise NotFoundError(f"{display} does not exist") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{display}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read {display}: {exc.strerror or exc}") from exc
+
+
+def parse_mapping(text: str, display: str) -> dict[str, Any]:
+    """Parse a YAML (or early-preview JSON) document whose top level must be a mapping."""
+    try:
+        data = yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        data = _json_fallback(text)
+        if data is None:
+            raise ConfigError(_yaml_problem(exc, display), hint="fix the YAML syntax on that line") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{display}: expected name: value pairs at the top level, found {_kind(data)}",
+            hint="see docs/config-reference.md for the file's format",
+        )
+    return {str(k): v for k, v in data.items()}
+
+
+def load_mapping(path: Path, display: str) -> dict[str, Any]:
+    return parse_mapping(read_text(path, display), display)
+
+
+def _json_fallback(text: str) -> Any:
+    # Early-preview runconfigs were JSON; YAML 1.1 rejects some valid JSON (tabs, for one).
+    if not text.lstrip().startswith("{"):
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def _yaml_problem(exc: yaml.YAMLError, display: str) -> str:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return f"{display}: invalid YAML{where}: {problem}"
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def key_line(text: str, key: str) -> int | None:
+    """1-based line of a top-level key, for error messages (only computed on the error path)."""
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError:
+        return None
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    for key_node, _ in node.value:
+        if key_node.value == key:
+            return key_node.start_mark.line + 1
+    return None
+
+
+def dump_mapping(data: Mapping[str, Any]) -> str:
+    """Dump keys in the given order, block style, the way Workbench's own files look."""
+    return yaml.safe_dump(dict(data), sort_keys=False, default_flow_style=False, allow_unicode=True, width=1000)
+
+
+def update_yaml_file(path: Path, changes: Mapping[str, Any]) -> None:
+    """Change some top-level keys of an existing file, keeping its comments, order and unknown keys."""
+    from ruamel.yaml import YAML  # slow to import; only rewrites need it
+
+    rt = YAML(typ="rt")
+    rt.preserve_quotes = True
+    rt.width = 1000
+    text = path.read_text(encoding="utf-8")
+    doc = rt.load(text) or {}
+    for key, value in changes.items():
+        if value is DELETE:
+            doc.pop(key, None)
+        else:
+            doc[key] = value
+    import io
+
+    buf = io.StringIO()
+    rt.dump(doc, buf)
+    atomic_write(path, buf.getvalue())

@@ -1,0 +1,215 @@
+"""Writing a project's target and run configuration files: attach, detach, create, delete, secure."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import credentials
+from .config.compute import DEFAULT_BASE_IMAGE, SSH_TYPES, ComputeTarget, render_compute
+from .config.runconfig import DEFAULT_CONDA_FILE, DEFAULT_SPARK_FILE, FRAMEWORKS, RunConfig, render_runconfig
+from .config.schema import to_mapping
+from .config.yamlio import did_you_mean, update_yaml_file
+from .errors import NotFoundError, UsageError
+from .fsutil import atomic_write, atomic_write_many
+from .project import Project
+
+ATTACH_KINDS = ("local", "docker", "remotedocker", "remote", "cluster")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+@dataclass(frozen=True)
+class AttachRequest:
+    kind: str
+    name: str
+    address: str | None = None
+    username: str | None = None
+    password: str | None = None
+    private_key_file: str | None = None
+    private_key_passphrase: str | None = None
+    use_azureml_ssh_key: bool = False
+    base_image: str | None = None
+    python_location: str | None = None
+    force: bool = False
+
+
+@dataclass(frozen=True)
+class AttachResult:
+    compute: ComputeTarget
+    runconfig: RunConfig
+    notes: list[str]
+
+
+def check_name(name: str, what: str) -> None:
+    if not _NAME.match(name or ""):
+        raise UsageError(f"'{name}' is not a valid {what} name",
+                         hint="start with a letter or digit; then letters, digits, '.', '-' and '_'")
+
+
+def _refuse_existing(project: Project, paths: list[Path], force: bool, what: str) -> None:
+    existing = [p for p in paths if p.exists()]
+    if existing and not force:
+        raise UsageError(f"{what} already exists ({', '.join(project.display(p) for p in existing)})",
+                         hint="pass --force to replace it")
+
+
+def attach(project: Project, req: AttachRequest) -> AttachResult:
+    if req.kind not in ATTACH_KINDS:
+        raise UsageError(f"unknown target type '{req.kind}'{did_you_mean(req.kind, ATTACH_KINDS)}",
+                         hint=f"use one of: {', '.join(ATTACH_KINDS)}")
+    check_name(req.name, "target")
+    compute_path, rc_path = project.compute_path(req.name), project.runconfig_path(req.name)
+    _refuse_existing(project, [compute_path, rc_path], req.force, f"target '{req.name}'")
+    notes: list[str] = []
+    values: dict[str, Any] = {"name": req.name, "path": compute_path, "type": req.kind, "raw_type": req.kind}
+    if req.kind == "local":
+        values["python_location"] = req.python_location
+        values["native_shared_directory"] = "~/.azureml/share/"
+    elif req.kind == "docker":
+        values["base_docker_image"] = req.base_image or DEFAULT_BASE_IMAGE
+        values["native_shared_directory"] = "~/.azureml/share/"
+    else:
+        values.update(_ssh_values(req, notes))
+    compute = ComputeTarget(**values)
+    framework = "PySpark" if req.kind == "cluster" else "Python"
+    rc = RunConfig(name=req.name, path=rc_path, target=req.name, framework=framework,
+                   prepare_environment=req.kind in ("docker", "remotedocker", "cluster"))
+    old = _secret_references(project, req.name)
+    atomic_write_many({compute_path: render_compute(compute), rc_path: render_runconfig(rc)})
+    for reference in old - {compute.password, compute.private_key_passphrase}:
+        credentials.delete_secret(reference)
+    return AttachResult(compute, rc, notes)
+
+
+def _ssh_values(req: AttachRequest, notes: list[str]) -> dict[str, Any]:
+    if not req.address:
+        raise UsageError(f"attach {req.kind} needs the host's address", hint="pass -a HOST or -a HOST:PORT")
+    username = req.username or ("sshuser" if req.kind == "cluster" else None)
+    if not username:
+        raise UsageError(f"attach {req.kind} needs a user name", hint="pass -u USER")
+    if req.kind == "cluster" and req.address.endswith(".azurehdinsight.net") and "-ssh." not in req.address:
+        notes.append("HDInsight head nodes are reached at <cluster>-ssh.azurehdinsight.net (note the -ssh)")
+    chosen = [bool(req.password), bool(req.private_key_file), req.use_azureml_ssh_key]
+    if sum(chosen) > 1:
+        raise UsageError("choose one way to authenticate: a password, a private key file, or the amlexec key",
+                         hint="pass only one of -w/--password, --private-key-file, -k")
+    values: dict[str, Any] = {"address": req.address, "username": username}
+    if req.kind == "remotedocker":
+        values["base_docker_image"] = req.base_image or DEFAULT_BASE_IMAGE
+        values["native_shared_directory"] = "~/.azureml/share/"
+        values["shared_volumes"] = True
+    if req.kind == "remote":
+        values["user_managed_environment"] = True
+        values["python_location"] = req.python_location or "python3"
+    if req.password:
+        reference = credentials.make_reference(req.name, username)
+        credentials.store_secret(reference, req.password)
+        values["password"] = reference
+    key_file = req.private_key_file
+    if req.use_azureml_ssh_key:
+        from .sshkeys import ensure_amlexec_key
+
+        key_path, public = ensure_amlexec_key()
+        key_file = str(key_path)
+        notes.append(f"append this public key to ~/.ssh/authorized_keys of {username}@{req.address}:\n{public}")
+    if key_file:
+        path = Path(os.path.expanduser(key_file)).resolve()
+        if not path.is_file():
+            raise NotFoundError(f"private key file {key_file} does not exist")
+        values["private_key_file"] = str(path)
+        if req.private_key_passphrase:
+            reference = credentials.make_reference(req.name, username)
+            credentials.store_secret(reference, req.private_key_passphrase)
+            values["private_key_passphrase"] = reference
+    elif req.private_key_passphrase:
+        raise UsageError("--private-key-passphrase needs --private-key-file")
+    return values
+
+
+def _secret_references(project: Project, name: str) -> set[str]:
+    path = project.compute_path(name)
+    if not path.is_file():
+        return set()
+    try:
+        compute = project.load_compute(name)
+    except Exception:
+        return set()
+    return {v for v in (compute.password, compute.private_key_passphrase)
+            if v and v.startswith(credentials.SECRET_PREFIX)}
+
+
+def detach(project: Project, name: str) -> list[str]:
+    """Remove `<name>.compute` (and `<name>.runconfig` when it targets it); notes about what remains."""
+    compute = project.load_compute(name)
+    references = _secret_references(project, name)
+    removed = [compute.path]
+    rc_path = project.runconfig_path(name)
+    notes: list[str] = []
+    if rc_path.is_file() and project.load_runconfig(name).target_name == name:
+        removed.append(rc_path)
+    for other in project.runconfig_names():
+        if other != name and project.load_runconfig(other).target_name == name:
+            notes.append(f"run configuration '{other}' still names target '{name}'")
+    for path in removed:
+        if path is not None:
+            path.unlink()
+    for reference in references:
+        credentials.delete_secret(reference)
+    return notes
+
+
+def secure(project: Project, name: str) -> bool:
+    """Move a clear-text password out of `<name>.compute` into the credentials store."""
+    compute = project.load_compute(name)
+    changes: dict[str, str] = {}
+    for key, value in (("password", compute.password), ("privateKeyPassphrase", compute.private_key_passphrase)):
+        if value and not value.startswith(credentials.SECRET_PREFIX):
+            reference = credentials.make_reference(name, compute.username)
+            credentials.store_secret(reference, value)
+            changes[key] = reference
+    if changes and compute.path is not None:
+        update_yaml_file(compute.path, changes)
+    return bool(changes)
+
+
+def compute_info(compute: ComputeTarget) -> dict[str, Any]:
+    info = {"name": compute.name, **to_mapping(compute)}
+    info["type"] = compute.raw_type or compute.type
+    for key in ("password", "privateKeyPassphrase"):
+        value = info.get(key)
+        if value and not str(value).startswith(credentials.SECRET_PREFIX):
+            info[key] = "******** (clear text: run `amlexec computetarget secure " + compute.name + "`)"
+    return {k: v for k, v in info.items() if v is not None}
+
+
+def create_runconfig(project: Project, *, name: str, target: str, framework: str | None = None,
+                     env: dict[str, str] | None = None, conda_file: str | None = None,
+                     spark_file: str | None = None, force: bool = False) -> RunConfig:
+    check_name(name, "run configuration")
+    compute = project.load_compute(target)
+    path = project.runconfig_path(name)
+    _refuse_existing(project, [path], force, f"run configuration '{name}'")
+    if framework is not None and framework.lower() not in FRAMEWORKS:
+        raise UsageError(f"unknown framework '{framework}'{did_you_mean(framework, FRAMEWORKS.values())}",
+                         hint="use Python or PySpark")
+    chosen = FRAMEWORKS[framework.lower()] if framework else ("PySpark" if compute.type == "cluster" else "Python")
+    rc = RunConfig(name=name, path=path, target=target, framework=chosen, environment_variables=env or {},
+                   conda_dependencies_file=conda_file or DEFAULT_CONDA_FILE,
+                   spark_dependencies_file=spark_file or DEFAULT_SPARK_FILE,
+                   prepare_environment=compute.type in ("docker", "remotedocker", "cluster"))
+    atomic_write(path, render_runconfig(rc))
+    return dataclasses.replace(rc)
+
+
+def delete_runconfig(project: Project, name: str) -> None:
+    rc = project.load_runconfig(name)
+    if rc.path is not None:
+        rc.path.unlink()
+
+
+def is_ssh(compute: ComputeTarget) -> bool:
+    return compute.type in SSH_TYPES

@@ -1,0 +1,1 @@
+"""Run environments: dependency files -> commands, Dockerfiles and build contexts."""

@@ -1,0 +1,80 @@
+"""One error type for everything amlexec reports, each bound to a documented exit code.
+
+`cli.main()` is the only place an error becomes an exit code; code below the CLI raises these and never
+calls `sys.exit`.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """amlexec's own exit codes (docs/exit-codes.md).
+
+    `experiment submit` passes the script's own exit code through, so amlexec's failures live in the
+    sysexits range (64-78) that scripts rarely use, and a shell script can tell them apart.
+    """
+
+    OK = 0
+    USAGE = 2  # the command line itself is wrong (same code as click's usage errors)
+    NOT_FOUND = 66  # a project, target, runconfig, run, script or file that does not exist
+    UNAVAILABLE = 69  # an engine or host that cannot be reached (Docker daemon, SSH host)
+    INTERNAL = 70  # a bug in amlexec: please report it
+    ENVIRONMENT = 71  # preparing the run environment failed (image build, dependency resolution)
+    IO = 74  # reading or writing a file failed
+    AUTH = 77  # credentials or host keys refused
+    CONFIG = 78  # a configuration file is malformed or inconsistent
+    CANCELED = 130  # the run was canceled (Ctrl-C or `experiment cancel`)
+
+
+class AmlexecError(Exception):
+    """An error the user can act on: `message` says what is wrong, `hint` how to fix it."""
+
+    exit_code: ExitCode = ExitCode.INTERNAL
+    code: str = "internal"
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class UsageError(AmlexecError):
+    exit_code = ExitCode.USAGE
+    code = "usage"
+
+
+class NotFoundError(AmlexecError):
+    exit_code = ExitCode.NOT_FOUND
+    code = "not_found"
+
+
+class ConfigError(AmlexecError):
+    exit_code = ExitCode.CONFIG
+    code = "config"
+
+
+class UnavailableError(AmlexecError):
+    exit_code = ExitCode.UNAVAILABLE
+    code = "unavailable"
+
+
+class EnvironmentBuildError(AmlexecError):
+    exit_code = ExitCode.ENVIRONMENT
+    code = "environment"
+
+
+class StorageError(AmlexecError):
+    exit_code = ExitCode.IO
+    code = "io"
+
+
+class AuthError(AmlexecError):
+    exit_code = ExitCode.AUTH
+    code = "auth"
+
+
+class CanceledError(AmlexecError):
+    exit_code = ExitCode.CANCELED
+    code = "canceled"

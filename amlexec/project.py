@@ -1,0 +1,117 @@
+"""The project folder: where it is, which config files it holds, and how to load them by name."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config.compute import ComputeTarget, load_compute
+from .config.dependencies import CondaDependencies, SparkDependencies, load_conda, load_spark
+from .config.runconfig import RunConfig, load_runconfig
+from .config.yamlio import did_you_mean
+from .errors import NotFoundError, UsageError
+from .notices import warn
+
+CONFIG_DIR = "aml_config"
+STATE_DIR = ".amlexec"
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+
+    @property
+    def name(self) -> str:
+        return self.root.name
+
+    @property
+    def config_dir(self) -> Path:
+        return self.root / CONFIG_DIR
+
+    @property
+    def state_dir(self) -> Path:
+        """amlexec's own folder inside the project (run history); never part of a snapshot."""
+        return self.root / STATE_DIR
+
+    def display(self, path: Path) -> str:
+        """A path as the user would type it: relative to the project root when inside it."""
+        try:
+            return str(path.resolve().relative_to(self.root))
+        except ValueError:
+            return str(path)
+
+    def compute_path(self, name: str) -> Path:
+        return self.config_dir / f"{name}.compute"
+
+    def runconfig_path(self, name: str) -> Path:
+        return self.config_dir / f"{name}.runconfig"
+
+    def compute_names(self) -> list[str]:
+        return sorted(p.stem for p in self.config_dir.glob("*.compute"))
+
+    def runconfig_names(self) -> list[str]:
+        return sorted(p.stem for p in self.config_dir.glob("*.runconfig"))
+
+    def load_compute(self, name: str) -> ComputeTarget:
+        _check_name(name, "target")
+        path = self.compute_path(name)
+        if not path.is_file():
+            names = self.compute_names()
+            raise NotFoundError(
+                f"no compute target '{name}': {self.display(path)} does not exist{did_you_mean(name, names)}",
+                hint=_known("targets", names, "amlexec computetarget attach"),
+            )
+        compute = load_compute(path, display=self.display(path))
+        if compute.has_cleartext_password:
+            warn(f"{self.display(path)} holds a clear-text password; move it into the credentials store "
+                 f"with `amlexec computetarget secure {name}`")
+        return compute
+
+    def load_runconfig(self, name: str) -> RunConfig:
+        _check_name(name, "run configuration")
+        path = self.runconfig_path(name)
+        if not path.is_file():
+            names = self.runconfig_names()
+            raise NotFoundError(
+                f"no run configuration '{name}': {self.display(path)} does not exist"
+                f"{did_you_mean(name, names)}",
+                hint=_known("run configurations", names, "amlexec runconfiguration create"),
+            )
+        return load_runconfig(path, display=self.display(path))
+
+    def resolve_file(self, relative: str) -> Path:
+        """A path from a runconfig or the command line: relative to the project root unless absolute."""
+        path = Path(os.path.expanduser(relative))
+        return path if path.is_absolute() else self.root / path
+
+    def load_conda(self, rc: RunConfig, override: str | None = None) -> CondaDependencies:
+        path = self.resolve_file(override or rc.conda_dependencies_file)
+        return load_conda(path, display=self.display(path))
+
+    def load_spark(self, rc: RunConfig, override: str | None = None) -> SparkDependencies:
+        path = self.resolve_file(override or rc.spark_dependencies_file)
+        return load_spark(path, display=self.display(path))
+
+
+def _check_name(name: str, what: str) -> None:
+    if not name or "/" in name or "\\" in name or name.startswith("."):
+        raise UsageError(f"'{name}' is not a valid {what} name", hint="use letters, digits, '-' and '_'")
+
+
+def _known(what: str, names: list[str], create: str) -> str:
+    if names:
+        return f"known {what}: {', '.join(names)}; create one with `{create}`"
+    return f"create one with `{create}`"
+
+
+def find_project(start: Path | None = None) -> Project:
+    """The nearest folder at or above `start` (default: `AMLEXEC_PROJECT` or the cwd) with aml_config/."""
+    origin = (start or Path(os.environ.get("AMLEXEC_PROJECT") or os.getcwd())).resolve()
+    for folder in (origin, *origin.parents):
+        if (folder / CONFIG_DIR).is_dir():
+            return Project(folder)
+    raise NotFoundError(
+        f"no {CONFIG_DIR}/ folder in {origin} or any folder above it",
+        hint="run `amlexec init` to make this folder a project, or cd into a project",
+    )

@@ -1,0 +1,49 @@
+"""The small folder put on every run's PYTHONPATH: `amlexec.logging` and Workbench's `azureml.logging`.
+
+It is built once per content hash under the amlexec home and copied as-is into containers and onto remote
+hosts, so runs never need amlexec (or a package called `azureml`) installed in their environment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from . import __version__
+from .fsutil import amlexec_home
+
+_PKG = Path(__file__).resolve().parent
+_SOURCES = {
+    "amlexec/logging.py": _PKG / "logging.py",
+    "azureml/logging/__init__.py": _PKG / "_runtime" / "azureml" / "logging" / "__init__.py",
+}
+_INIT = _PKG / "_runtime" / "amlexec_init.py"
+
+
+def runtime_files() -> dict[str, bytes]:
+    """Relative path -> content of every file in the runtime folder."""
+    files = {rel: src.read_bytes() for rel, src in _SOURCES.items()}
+    files["amlexec/__init__.py"] = _INIT.read_bytes().replace(b"@VERSION@", __version__.encode())
+    return files
+
+
+def runtime_dir() -> Path:
+    """The runtime folder for this amlexec, created on first use."""
+    files = runtime_files()
+    digest = hashlib.sha256(b"".join(k.encode() + v for k, v in sorted(files.items()))).hexdigest()[:16]
+    final = amlexec_home() / "runtime" / digest
+    if final.is_dir():
+        return final
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".build-", dir=final.parent))
+    for rel, data in files.items():
+        (staging / rel).parent.mkdir(parents=True, exist_ok=True)
+        (staging / rel).write_bytes(data)
+    try:
+        os.rename(staging, final)
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)  # another process built it first
+    return final

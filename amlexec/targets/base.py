@@ -1,0 +1,103 @@
+"""What every compute target provides, and the registry keyed by the `.compute` file's `type`.
+
+A target turns a `RunSpec` into a running script and hands back a `RunHandle`. Everything targets share
+(the run record, env vars, Ctrl-C, outputs, the final status) lives in `experiment.py`, not here.
+A target that cannot do something simply lacks the method; there are no "not supported" stubs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+from ..config.compute import ComputeTarget
+from ..config.runconfig import RunConfig
+from ..errors import UsageError
+from ..project import Project
+
+Sink = Callable[[str, bytes], None]
+"""Receives live output: ("stdout" | "stderr", bytes)."""
+
+Progress = Callable[[str], None]
+"""Receives one line of progress for the user (stderr)."""
+
+DRIVER_LOG = "driver_log.txt"
+CONTROL_LOG = "control_log.txt"
+METRICS_FILE = "metrics.jsonl"
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything a target needs to start one run."""
+
+    run_id: str
+    project: Project
+    compute: ComputeTarget
+    runconfig: RunConfig
+    argv: list[str]  # the script (relative to the snapshot root) and its arguments
+    env: dict[str, str]  # EnvironmentVariables plus the target-independent run context variables
+    workdir: Path  # a private copy of the project snapshot, made before the run starts
+    run_dir: Path  # this run's folder in local run history: logs, metrics and outputs land here
+    conda_file: str | None = None  # -d override
+    spark_file: str | None = None  # -s override
+    options: dict[str, Any] = field(default_factory=dict)  # target-specific switches from the CLI
+
+
+class RunHandle(Protocol):
+    """A started run. `state()` is saved in run history so another amlexec process can `restore` it."""
+
+    def state(self) -> dict[str, Any]: ...
+
+    def stream(self, sink: Sink) -> None:
+        """Send live output to `sink` until the script's output ends, saving the driver log as it goes."""
+
+    def wait(self) -> int:
+        """Block until the script ends; its exit code (128+N for a signal)."""
+
+    def poll(self) -> int | None:
+        """The exit code if the script has ended, else None."""
+
+    def cancel(self) -> None:
+        """Stop the script and everything it started; returns once it is gone."""
+
+    def collect(self, run_dir: Path) -> list[str]:
+        """Bring the driver log, metrics and `outputs/` into `run_dir`; warnings to report."""
+
+    def cleanup(self) -> None:
+        """Remove what the run left on the target (working folder, container)."""
+
+
+class Target(Protocol):
+    type: ClassVar[str]
+    # True when a run keeps going if the amlexec process watching it dies (a container, a remote host).
+    independent_runs: ClassVar[bool]
+
+    def submit(self, spec: RunSpec, progress: Progress) -> RunHandle: ...
+
+    def restore(self, state: dict[str, Any]) -> RunHandle: ...
+
+
+_REGISTRY: dict[str, str] = {
+    "local": "amlexec.targets.local:LocalTarget",
+}
+
+
+def register(type_name: str, dotted: str) -> None:
+    _REGISTRY[type_name] = dotted
+
+
+def target_for(compute: ComputeTarget, project: Project) -> Any:
+    """The target implementation for a `.compute` file, imported only when used."""
+    dotted = _REGISTRY.get(compute.type)
+    if dotted is None:
+        shown = compute.raw_type or compute.type
+        raise UsageError(
+            f"{compute.file_name}: targets of type '{shown}' cannot run experiments in this version of amlexec",
+            hint=f"available types: {', '.join(sorted(_REGISTRY))}",
+        )
+    module_name, _, cls_name = dotted.partition(":")
+    cls = getattr(importlib.import_module(module_name), cls_name)
+    return cls(compute, project)
