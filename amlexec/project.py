@@ -5,13 +5,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .config.compute import ComputeTarget, load_compute
-from .config.dependencies import CondaDependencies, SparkDependencies, load_conda, load_spark
 from .config.runconfig import RunConfig, load_runconfig
 from .config.yamlio import did_you_mean
 from .errors import NotFoundError, UsageError
 from .notices import warn
+
+if TYPE_CHECKING:
+    from .config.dependencies import CondaDependencies, SparkDependencies
 
 CONFIG_DIR = "aml_config"
 STATE_DIR = ".amlexec"
@@ -86,10 +89,14 @@ class Project:
         return path if path.is_absolute() else self.root / path
 
     def load_conda(self, rc: RunConfig, override: str | None = None) -> CondaDependencies:
+        from .config.dependencies import load_conda
+
         path = self.resolve_file(override or rc.conda_dependencies_file)
         return load_conda(path, display=self.display(path))
 
     def load_spark(self, rc: RunConfig, override: str | None = None) -> SparkDependencies:
+        from .config.dependencies import load_spark
+
         path = self.resolve_file(override or rc.spark_dependencies_file)
         return load_spark(path, display=self.display(path))
 

@@ -6,10 +6,10 @@ hosts, so runs never need amlexec (or a package called `azureml`) installed in t
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tempfile
+import zlib
 from pathlib import Path
 
 from . import __version__
@@ -33,7 +33,9 @@ def runtime_files() -> dict[str, bytes]:
 def runtime_dir() -> Path:
     """The runtime folder for this amlexec, created on first use."""
     files = runtime_files()
-    digest = hashlib.sha256(b"".join(k.encode() + v for k, v in sorted(files.items()))).hexdigest()[:16]
+    # A cache key for three small files of our own, not a security boundary: crc32 avoids loading OpenSSL.
+    blob = b"".join(k.encode() + b"\0" + v for k, v in sorted(files.items()))
+    digest = f"{__version__}-{zlib.crc32(blob):08x}-{len(blob)}"
     final = amlexec_home() / "runtime" / digest
     if final.is_dir():
         return final

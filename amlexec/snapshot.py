@@ -7,7 +7,6 @@ amlexec's own `.amlexec/`.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import stat
@@ -35,6 +34,8 @@ class SnapshotFile:
 
     def digest(self, root: Path) -> str:
         """sha256 of the content (of the link target text for symlinks)."""
+        import hashlib  # loads OpenSSL: kept off the local submit path
+
         if self.link_target is not None:
             return hashlib.sha256(self.link_target.encode()).hexdigest()
         h = hashlib.sha256()

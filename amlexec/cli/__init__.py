@@ -55,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = normalize_argv(list(sys.argv[1:] if argv is None else argv))
     debug = _debug(args)
     try:
-        command = typer.main.get_command(build_app())
+        command = typer.main.get_command(build_app(args))
         code = command.main(args=args, prog_name="amlexec", standalone_mode=False)
         return int(code or 0)
     except AmlexecError as exc:

@@ -34,8 +34,17 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-def build_app() -> typer.Typer:
-    from . import computetarget, experiment, history, init, runconfiguration
+GROUPS = {
+    "computetarget": ("computetarget", "Attach, list, show and detach compute targets."),
+    "runconfiguration": ("runconfiguration", "Create, list, show and delete run configurations."),
+    "experiment": ("experiment", "Submit, cancel and collect runs."),
+    "history": ("history", "List, inspect, compare and follow runs."),
+}
+
+
+def build_app(argv: list[str] | None = None) -> typer.Typer:
+    """The app; when `argv` names a command group, only that group is built (keeps startup fast)."""
+    import importlib
 
     app = typer.Typer(
         add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
@@ -56,10 +65,30 @@ def build_app() -> typer.Typer:
         if project:
             os.environ["AMLEXEC_PROJECT"] = project
 
-    app.command("init")(init.init)
-    app.add_typer(computetarget.app, name="computetarget", help="Attach, list, show and detach compute targets.")
-    app.add_typer(runconfiguration.app, name="runconfiguration",
-                  help="Create, list, show and delete run configurations.")
-    app.add_typer(experiment.app, name="experiment", help="Submit, cancel and collect runs.")
-    app.add_typer(history.app, name="history", help="List, inspect, compare and follow runs.")
+    wanted = _first_command(argv or [])
+    everything = wanted not in (*GROUPS, "init")  # help, or a typo that click should list choices for
+    if everything or wanted == "init":
+        from . import init
+
+        app.command("init")(init.init)
+    for name, (module, help_text) in GROUPS.items():
+        if everything or wanted == name:
+            group = importlib.import_module(f"{__package__}.{module}").app
+            app.add_typer(group, name=name, help=help_text)
     return app
+
+
+def _first_command(argv: list[str]) -> str | None:
+    """The command group named on the command line, skipping root options."""
+    skip_next = False
+    for arg in argv:
+        if skip_next:
+            skip_next = False
+            continue
+        if arg in ("--project", "-p"):
+            skip_next = True
+            continue
+        if arg.startswith("-"):
+            continue
+        return arg
+    return None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -64,6 +63,8 @@ class CondaDependencies:
 
     def fingerprint(self) -> str:
         """A hash of the file's meaning: comments, order of keys and quoting do not change it."""
+        import hashlib
+
         meaning = {"channels": list(self.channels), "conda": list(self.conda_specs), "pip": list(self.pip)}
         return hashlib.sha256(json.dumps(meaning, sort_keys=True).encode()).hexdigest()
 

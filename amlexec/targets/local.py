@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ..config.compute import ComputeTarget
-from ..environment.spark import spark_submit_argv
 from ..errors import NotFoundError
 from ..project import Project
 from ..runtime import runtime_dir
@@ -47,6 +46,8 @@ class LocalTarget:
         python = self.interpreter()
         if not spec.runconfig.is_pyspark:
             return [python, *spec.argv]
+        from ..environment.spark import spark_submit_argv
+
         spark = self.project.load_spark(spec.runconfig, spec.spark_file)
         submit = self.compute.spark_submit_location or "spark-submit"
         found = shutil.which(os.path.expanduser(submit))
