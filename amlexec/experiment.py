@@ -92,6 +92,9 @@ def submit(project: Project, req: SubmitRequest, *, sink: Sink, progress: Progre
     if script is not None and script not in {f.path for f in snap.files}:
         raise UsageError(f"{script} is excluded from the run snapshot by .amlignore/.gitignore",
                          hint="remove the pattern that matches it from .amlignore")
+    check = getattr(target, "check", None)
+    if check is not None:
+        check(rc, req.conda_file, req.spark_file)
     if not rc.tracked_run and req.detach:
         raise UsageError(f"{rc.file_name} has TrackedRun: false, so a detached run could not be followed",
                          hint="run it attached (without -a), or set TrackedRun: true")

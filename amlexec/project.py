@@ -92,13 +92,22 @@ class Project:
         from .config.dependencies import load_conda
 
         path = self.resolve_file(override or rc.conda_dependencies_file)
+        self._require(path, rc, "CondaDependenciesFile", override)
         return load_conda(path, display=self.display(path))
 
     def load_spark(self, rc: RunConfig, override: str | None = None) -> SparkDependencies:
         from .config.dependencies import load_spark
 
         path = self.resolve_file(override or rc.spark_dependencies_file)
+        self._require(path, rc, "SparkDependenciesFile", override)
         return load_spark(path, display=self.display(path))
+
+    def _require(self, path: Path, rc: RunConfig, key: str, override: str | None) -> None:
+        if path.is_file():
+            return
+        source = "the command line" if override else f"{key} in {rc.file_name}"
+        raise NotFoundError(f"{self.display(path)} does not exist (named by {source})",
+                            hint=f"create it, or point {key} at an existing file")
 
 
 def _check_name(name: str, what: str) -> None:

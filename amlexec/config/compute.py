@@ -62,6 +62,7 @@ class ComputeTarget:
     preview_cluster: bool | None = key("cluster", BOOL)
     preview_native: bool | None = key("native", BOOL)
     extra: dict[str, Any] = field(default_factory=dict)
+    present: frozenset[str] = frozenset()  # keys the file spelled out, so rewrites keep explicit defaults
 
     @property
     def file_name(self) -> str:
@@ -116,7 +117,8 @@ def load_compute(path: Path, *, display: str | None = None) -> ComputeTarget:
 def render_compute(target: ComputeTarget) -> str:
     data = schema.to_mapping(target, order=KEY_ORDER)
     data["type"] = target.raw_type or target.type
-    # Workbench's attach left unset keys out (booleans only when they matter).
+    # Like Workbench's attach, leave out unset keys and defaults the file did not spell out.
     defaults = {"sharedVolumes": False, "nvidiaDocker": False, "userManagedEnvironment": False}
-    data = {k: v for k, v in data.items() if v is not None and not (k in defaults and v == defaults[k])}
+    data = {k: v for k, v in data.items()
+            if v is not None and (k in target.present or k not in defaults or v != defaults[k])}
     return dump_mapping(data)

@@ -56,8 +56,10 @@ def _coerce(value: Any, spec: Mapping[str, Any], where: Callable[[str], str]) ->
             canonical = {k.lower(): v for k, v in choices.items()}
             if text.lower() not in canonical:
                 valid = sorted(set(choices.values()))
+                near = suggest(text, choices)
+                hint_near = f" (did you mean '{choices[near]}'?)" if near else ""
                 raise ConfigError(
-                    f"{where(name)}: '{text}' is not valid{did_you_mean(text, choices)}",
+                    f"{where(name)}: '{text}' is not valid{hint_near}",
                     hint=f"use one of: {', '.join(valid)}",
                 )
             return canonical[text.lower()]
@@ -135,7 +137,11 @@ def build(
             continue
         if v is None:
             continue  # null means "the default"
-        values[f.name] = _coerce(v, f.metadata, where)
+        try:
+            values[f.name] = _coerce(v, f.metadata, where)
+        except ConfigError as exc:
+            exc.hint = exc.hint or f"see docs/config-reference.md for the format of '{k}'"
+            raise
 
     for k in required:
         f = by_key[k]
@@ -146,8 +152,11 @@ def build(
             )
     kwargs = dict(fixed or {})
     kwargs.update(values)
-    if any(f.name == "extra" for f in dataclasses.fields(cls)):  # type: ignore[arg-type]
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    if "extra" in names:
         kwargs["extra"] = extra
+    if "present" in names:
+        kwargs["present"] = frozenset(raw)
     return cls(**kwargs)
 
 

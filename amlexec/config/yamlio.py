@@ -84,10 +84,17 @@ def _json_fallback(text: str) -> Any:
 
 
 def _yaml_problem(exc: yaml.YAMLError, display: str) -> str:
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem_mark = getattr(exc, "problem_mark", None)
+    context_mark = getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-    return f"{display}: invalid YAML{where}: {problem}"
+    context = getattr(exc, "context", None)
+    # An unclosed bracket is only noticed where the file ends; the line that opened it is the one to fix.
+    mark = context_mark or problem_mark
+    where = f" at line {mark.line + 1}" if mark is not None else ""
+    detail = f"{context}, {problem}" if context else problem
+    if context_mark is not None and problem_mark is not None and problem_mark.line != context_mark.line:
+        detail += f" (noticed at line {problem_mark.line + 1})"
+    return f"{display}: invalid YAML{where}: {detail}"
 
 
 def _kind(value: Any) -> str:

@@ -71,6 +71,13 @@ class RunHandle(Protocol):
 
 
 class Target(Protocol):
+    """A compute target. Optional extras, looked up with getattr by experiment.py:
+
+    - `check(runconfig, conda_file, spark_file)`: validate what can be validated before a run is recorded,
+      so a broken dependency file or a missing program fails the command without leaving a Failed run;
+    - `ensure_environment(spec, progress)`: build or refresh the run environment before `submit`.
+    """
+
     type: ClassVar[str]
     # True when a run keeps going if the amlexec process watching it dies (a container, a remote host).
     independent_runs: ClassVar[bool]

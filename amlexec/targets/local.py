@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ..config.compute import ComputeTarget
+from ..config.runconfig import RunConfig
 from ..errors import NotFoundError
 from ..project import Project
 from ..runtime import runtime_dir
@@ -42,6 +43,23 @@ class LocalTarget:
             hint="set pythonLocation to an interpreter's path, or remove it to use amlexec's own Python",
         )
 
+    def check(self, rc: RunConfig, conda_file: str | None, spark_file: str | None) -> None:
+        self.interpreter()
+        if rc.is_pyspark:
+            self.project.load_spark(rc, spark_file)
+            self._spark_submit(rc)
+
+    def _spark_submit(self, rc: RunConfig) -> str:
+        submit = self.compute.spark_submit_location or "spark-submit"
+        found = shutil.which(os.path.expanduser(submit))
+        if not found:
+            raise NotFoundError(
+                f"{rc.file_name} uses Framework: PySpark, but '{submit}' was not found",
+                hint="install pyspark (pip install pyspark), set sparkSubmitLocation in "
+                f"{self.compute.file_name}, or set Framework: Python",
+            )
+        return found
+
     def command(self, spec: RunSpec) -> list[str]:
         python = self.interpreter()
         if not spec.runconfig.is_pyspark:
@@ -49,15 +67,8 @@ class LocalTarget:
         from ..environment.spark import spark_submit_argv
 
         spark = self.project.load_spark(spec.runconfig, spec.spark_file)
-        submit = self.compute.spark_submit_location or "spark-submit"
-        found = shutil.which(os.path.expanduser(submit))
-        if not found:
-            raise NotFoundError(
-                f"{spec.runconfig.file_name} uses Framework: PySpark, but '{submit}' was not found",
-                hint="install pyspark (pip install pyspark), set sparkSubmitLocation in "
-                f"{self.compute.file_name}, or set Framework: Python",
-            )
-        return spark_submit_argv(spark, submit=found, script=spec.argv, master="local[*]")
+        return spark_submit_argv(spark, submit=self._spark_submit(spec.runconfig), script=spec.argv,
+                                 master="local[*]")
 
     def environment(self, spec: RunSpec) -> dict[str, str]:
         env = dict(os.environ)

@@ -1,0 +1,105 @@
+"""Bad input gets one pinned line (plus a hint) on stderr, a documented exit code, nothing on stdout."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import amlexec, write
+
+
+def check(result, code: int, error: str, hint: str | None = None) -> None:
+    assert result.code == code, result.err
+    assert result.out == ""
+    lines = result.err.splitlines()
+    assert lines[0] == f"amlexec: error: {error}"
+    if hint is not None:
+        assert lines[1] == f"hint: {hint}"
+    assert "Traceback" not in result.err
+
+
+def test_no_project(tmp_path):
+    check(amlexec("history", "list", cwd=tmp_path), 66, f"no aml_config/ folder in {tmp_path} or any folder above it",
+          "run `amlexec init` to make this folder a project, or cd into a project")
+
+
+def test_malformed_yaml_names_file_and_line(project):
+    write(project, "aml_config/local.compute", 'type: "local"\naddress: [unclosed\n')
+    check(amlexec("experiment", "submit", "-c", "local", "train.py", cwd=project), 78,
+          "aml_config/local.compute: invalid YAML at line 2: while parsing a flow sequence, did not find "
+          "expected ',' or ']' (noticed at line 3)", "fix the YAML syntax on that line")
+
+
+def test_missing_dependency_file_is_named_and_no_run_is_recorded(project):
+    (project / "aml_config" / "spark_dependencies.yml").unlink()
+    write(project, "aml_config/spark.runconfig", "Target: local\nFramework: PySpark\n")
+    check(amlexec("experiment", "submit", "-c", "spark", "train.py", cwd=project), 66,
+          "aml_config/spark_dependencies.yml does not exist (named by SparkDependenciesFile in spark.runconfig)",
+          "create it, or point SparkDependenciesFile at an existing file")
+    assert amlexec("history", "list", "-o", "json", cwd=project).json()["result"] == []
+
+
+def test_unknown_runconfig_lists_the_known_ones(project):
+    check(amlexec("experiment", "submit", "-c", "lcoal", "train.py", cwd=project), 66,
+          "no run configuration 'lcoal': aml_config/lcoal.runconfig does not exist (did you mean 'local'?)",
+          "known run configurations: docker, local; create one with `amlexec runconfiguration create`")
+
+
+def test_unknown_target(project):
+    check(amlexec("experiment", "submit", "-c", "local", "-t", "gpu", "train.py", cwd=project), 66,
+          "no compute target 'gpu': aml_config/gpu.compute does not exist",
+          "known targets: docker, local; create one with `amlexec computetarget attach`")
+
+
+def test_missing_script(project):
+    check(amlexec("experiment", "submit", "-c", "local", "tran.py", cwd=project), 66,
+          f"script 'tran.py' does not exist in {project}", "give the script's path relative to the project root")
+    assert amlexec("history", "list", "-o", "json", cwd=project).json()["result"] == []
+
+
+def test_unknown_compute_type(project):
+    write(project, "aml_config/local.compute", "type: locall\n")
+    check(amlexec("experiment", "submit", "-c", "local", "train.py", cwd=project), 78,
+          "aml_config/local.compute, line 1: 'type': 'locall' is not valid (did you mean 'local'?)",
+          "use one of: cluster, docker, local, remote, remotedocker")
+
+
+def test_misspelled_runconfig_key(project):
+    write(project, "aml_config/local.runconfig", "Target: local\nFramework: Python\nEnviromentVariables:\n  A: b\n")
+    check(amlexec("experiment", "submit", "-c", "local", "train.py", cwd=project), 78,
+          "aml_config/local.runconfig, line 3: unknown key 'EnviromentVariables' "
+          "(did you mean 'EnvironmentVariables'?)", "rename 'EnviromentVariables' to 'EnvironmentVariables'")
+
+
+def test_unknown_run_id_also_in_json(project):
+    check(amlexec("history", "info", "-r", "proj_1", cwd=project), 66, "no run 'proj_1' in this project's run history",
+          "list runs with `amlexec history list`")
+    result = amlexec("history", "info", "-r", "proj_1", "-o", "json", cwd=project)
+    assert result.code == 66
+    assert result.json() == {"amlexec": "1", "command": "history info", "ok": False, "error": {
+        "code": "not_found", "exit_code": 66, "message": "no run 'proj_1' in this project's run history",
+        "hint": "list runs with `amlexec history list`"}}
+
+
+@pytest.mark.parametrize(("args", "error"), [
+    (["experiment", "submit", "train.py"], "Missing option '--run-configuration' / '-c'"),
+    (["histroy", "list"], "No such command 'histroy'. Did you mean 'history'?"),
+    (["history", "list", "--last", "0"], "Invalid value for '--last': 0 is not in the range x>=1"),
+])
+def test_usage_errors(project, args, error):
+    result = amlexec(*args, cwd=project)
+    assert result.code == 2 and result.err.splitlines()[0] == f"amlexec: error: {error}"
+
+
+def test_init_refuses_to_overwrite(project):
+    check(amlexec("init", str(project), cwd=project), 2, f"{project}/aml_config already exists",
+          "pass --force to overwrite its files")
+
+
+def test_cancel_of_a_finished_run(project):
+    amlexec("experiment", "submit", "-c", "local", "train.py", cwd=project)
+    run_id = amlexec("history", "last", "--query", "run_id", "-o", "tsv", cwd=project).out.strip()
+    check(amlexec("experiment", "cancel", "-r", run_id, cwd=project), 2, f"run {run_id} has already ended (Completed)")
+
+
+def test_debug_shows_the_traceback(project):
+    result = amlexec("--debug", "history", "info", "-r", "nope", cwd=project)
+    assert result.code == 66 and "Traceback" in result.err
