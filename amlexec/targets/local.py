@@ -123,7 +123,11 @@ class LocalRun:
 
     def wait(self) -> int:
         assert self.proc is not None
-        return process.exit_status(self.proc.wait())
+        code = process.exit_status(self.proc.wait())
+        # The run is over when the script ends: stop what it left running in its process group.
+        if process.group_alive(self.pid):
+            process.kill_group(self.pid, grace=2)
+        return code
 
     def poll(self) -> int | None:
         if self.proc is not None:

@@ -32,16 +32,28 @@ def spawn(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str],
         raise NotFoundError(f"cannot run '{argv[0]}': permission denied") from exc
 
 
+DRAIN_SECONDS = 1.0
+
+
 def pump(proc: subprocess.Popen[bytes], sink: Callable[[str, bytes], None], log: IO[bytes]) -> None:
-    """Copy the child's stdout and stderr to `sink` and `log` as they arrive, until both close."""
+    """Copy the child's stdout and stderr to `sink` and `log` as they arrive, until both close.
+
+    A background process the script started may keep the pipes open after the script itself ends; once
+    the script has exited, whatever is already written is drained for a moment and then the pump stops.
+    """
     sel = selectors.DefaultSelector()
     for name, pipe in (("stdout", proc.stdout), ("stderr", proc.stderr)):
         if pipe is not None:
             os.set_blocking(pipe.fileno(), False)
             sel.register(pipe, selectors.EVENT_READ, name)
+    drain_until: float | None = None
     try:
         while sel.get_map():
-            for key, _ in sel.select():
+            if drain_until is None and proc.poll() is not None:
+                drain_until = time.monotonic() + DRAIN_SECONDS
+            if drain_until is not None and time.monotonic() > drain_until:
+                break
+            for key, _ in sel.select(timeout=0.2):
                 try:
                     chunk = os.read(key.fd, 65536)
                 except BlockingIOError:
