@@ -124,9 +124,9 @@ def submit(project: Project, req: SubmitRequest, *, sink: Sink, progress: Progre
                    workdir=workdir, run_dir=run_dir, conda_file=req.conda_file, spark_file=req.spark_file,
                    options=dict(req.options))
     log = ControlLog(run_dir / CONTROL_LOG)
-    log.write(f"snapshot: {len(snap.files)} files, {snap.total_bytes} bytes")
-    log.write(f"target: {compute.name} ({compute.type}); runconfig: {rc.name}; framework: {rc.framework}")
-    log.write(f"environment variables from {rc.file_name}: {', '.join(sorted(rc.env)) or 'none'}")
+    log.write(f"snapshot: {len(snap.files)} files, {snap.total_bytes} bytes",
+              f"target: {compute.name} ({compute.type}); runconfig: {rc.name}; framework: {rc.framework}",
+              f"environment variables from {rc.file_name}: {', '.join(sorted(rc.env)) or 'none'}")
     if req.detach:
         _start_worker(store, spec)
         return SubmitResult(run_id, store.get(run_id), 0)

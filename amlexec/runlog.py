@@ -15,9 +15,10 @@ class ControlLog:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def write(self, message: str) -> None:
+    def write(self, *messages: str) -> None:
+        stamp = utc_now()
         with open(self.path, "a", encoding="utf-8") as fh:
-            fh.write(f"{utc_now()} {message}\n")
+            fh.write("".join(f"{stamp} {message}\n" for message in messages))
 
 
 def read_metrics(run_dir: Path) -> tuple[list[dict], list[str]]:

@@ -95,26 +95,29 @@ class LocalTarget:
         argv = self.command(spec)
         proc = process.spawn(argv, cwd=spec.workdir, env=self.environment(spec))
         return LocalRun(proc=proc, pid=proc.pid, workdir=spec.workdir, run_dir=spec.run_dir,
-                        start=process.identity(proc.pid)["start"])
+                        start=process.identity(proc.pid)["start"], command=argv)
 
     def restore(self, state: dict[str, Any]) -> LocalRun:
         return LocalRun(proc=None, pid=int(state["pid"]), workdir=Path(state["workdir"]),
-                        run_dir=Path(state["run_dir"]), start=int(state.get("start") or 0))
+                        run_dir=Path(state["run_dir"]), start=int(state.get("start") or 0),
+                        command=list(state.get("command") or []))
 
 
 class LocalRun:
     """A script running on this machine, as leader of its own process group."""
 
     def __init__(self, *, proc: subprocess.Popen[bytes] | None, pid: int, workdir: Path, run_dir: Path,
-                 start: int) -> None:
+                 start: int, command: list[str]) -> None:
         self.proc = proc
+        self.command = command
         self.pid = pid
         self.start = start
         self.workdir = workdir
         self.run_dir = run_dir
 
     def state(self) -> dict[str, Any]:
-        return {"pid": self.pid, "start": self.start, "workdir": str(self.workdir), "run_dir": str(self.run_dir)}
+        return {"pid": self.pid, "start": self.start, "workdir": str(self.workdir), "run_dir": str(self.run_dir),
+                "command": self.command}
 
     def stream(self, sink: Sink) -> None:
         assert self.proc is not None, "only the amlexec process that started a local run can stream it"

@@ -1,0 +1,16 @@
+"""Workbench's "sweeping" idiom: submit one run per parameter value, then pick the best from history.
+
+    python samples/sweep.py
+"""
+
+import json
+import subprocess
+
+for k in (1, 3, 5, 9, 15):
+    subprocess.run(["amlexec", "experiment", "submit", "-c", "local", "samples/iris_knn.py", "--k", str(k)],
+                   check=True, stdout=subprocess.DEVNULL)
+
+best = subprocess.run(["amlexec", "history", "list", "--query", "max_by([?k], &Accuracy)", "-o", "json"],
+                      check=True, capture_output=True, text=True)
+run = json.loads(best.stdout)["result"]
+print(f"best: k={run['k']} accuracy={run['Accuracy']:.3f} ({run['run_id']})")
