@@ -126,3 +126,20 @@ def test_sigterm_to_amlexec_cancels_too(project):
     proc.communicate(timeout=60)
     assert proc.returncode == 130 and status(project, run_id) == "Canceled"
     assert not _group_alive(pid)
+
+
+def test_cancel_and_follow_an_attached_run_from_another_terminal(project):
+    write(project, "sleeper.py", SLEEPER)
+    proc = subprocess.Popen([AMLEXEC, "experiment", "submit", "-c", "local", "sleeper.py", "300"], cwd=project,
+                            env=env_for(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    run_id = proc.stdout.readline().split()[1]
+    pid = group_of_run(project, run_id)
+    follower = subprocess.Popen([AMLEXEC, "history", "logs", "-r", run_id, "--follow"], cwd=project,
+                                env=env_for(), stdout=subprocess.PIPE, text=True)
+    assert follower.stdout.readline() == "started\n"
+    assert amlexec("experiment", "cancel", "-r", run_id, cwd=project, timeout=60).code == 0
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "Status: Canceled" in out
+    follower.wait(30)
+    assert follower.returncode == 0
+    assert not _group_alive(pid)
