@@ -8,7 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from conftest import AMLEXEC, amlexec, env_for, write
+from e2e_support import AMLEXEC, amlexec, env_for, write
 
 SLEEPER = """import os, sys, time
 os.makedirs("outputs", exist_ok=True)

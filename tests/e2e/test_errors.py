@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import amlexec, write
+from e2e_support import amlexec, write
 
 
 def check(result, code: int, error: str, hint: str | None = None) -> None:

@@ -7,7 +7,7 @@ import signal
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
-from conftest import AMLEXEC, amlexec, env_for, write
+from e2e_support import AMLEXEC, amlexec, env_for, write
 from test_detach_cancel import group_of_run, wait_for
 
 

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from conftest import env_for, write
+from e2e_support import env_for, write
 
 HEAVY = ["docker", "paramiko", "pyspark", "conda_lock", "rattler", "ruamel", "pydantic", "cryptography", "jmespath",
          "requests", "rich"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import amlexec, write
+from e2e_support import amlexec, write
 
 
 def test_sample_run_is_recorded_with_metrics_and_outputs(project):

@@ -6,7 +6,7 @@ import json
 import subprocess
 import time
 
-from conftest import AMLEXEC, amlexec, env_for, write
+from e2e_support import AMLEXEC, amlexec, env_for, write
 
 HOSTILE = {
     "QUOTES": "it's \"quoted\" `back`",

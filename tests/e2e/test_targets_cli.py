@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import stat
 
-from conftest import amlexec, write
+from e2e_support import amlexec, write
 
 
 def test_attach_remotedocker_keeps_the_password_out_of_the_project(project, isolated_home):
