@@ -184,13 +184,20 @@ def _solve_error(answer: dict[str, Any], *, specs: list[str], channels: tuple[st
             f"{where}'{spec}' does not match the base image's interpreter: --python-from-base-image gives "
             f"python {interpreter.python_version} (pip {interpreter.pip_version})",
             hint=f"change '{spec}' to match python {interpreter.short}, or use a base image with that Python")
+    no_python = interpreter is None and (
+        re.match(r"\s*(python|pip)\b", spec or "") is not None
+        or re.search(r"\b(python|pip)\b[^\n]*no candidates were found", message) is not None)
+    python_hint = ("no channel here provides python (or pip): add one that does, or build over the base image's "
+                   "interpreter with --python-from-base-image VERSION")
     if kind == "unsatisfiable" and spec:
         return EnvironmentBuildError(
             f"{where}no package matches '{spec}' for {platform} in channel(s) {shown} ({message})",
-            hint="relax the version constraint, fix the name, or add the channel that has it to 'channels'")
+            hint=python_hint if no_python else
+            "relax the version constraint, fix the name, or add the channel that has it to 'channels'")
     if kind == "unsatisfiable":
         return EnvironmentBuildError(f"{where}the conda specs {', '.join(specs)} conflict for {platform} in "
-                                     f"channel(s) {shown}:\n{message}", hint="relax one of the constraints named above")
+                                     f"channel(s) {shown}:\n{message}",
+                                     hint=python_hint if no_python else "relax one of the constraints named above")
     if kind == "spec":
         return EnvironmentBuildError(f"{where}{message}", hint="fix the conda spec")
     return EnvironmentBuildError(f"{where}solving failed: {message}", hint="rerun with --debug; report it")
