@@ -159,8 +159,7 @@ async def _handle(request: dict) -> dict:
 
         records = await _solve(request)
         await rattler.install(records, target_prefix=request["prefix"], cache_dir=request["cache_dir"],
-                              platform=rattler.Platform(request["platform"]) if hasattr(rattler, "Platform")
-                              else None, show_progress=False)
+                              platform=rattler.Platform(request["platform"]), show_progress=False)
         return {"records": [_record(r) for r in records]}
     raise Failure("internal", f"unknown op {op!r}")
 

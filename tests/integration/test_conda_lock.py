@@ -175,3 +175,14 @@ def test_a_tampered_package_is_refused_when_staging(tmp_path: Path, conda_channe
     (copy / "noarch" / "alpha-1.0-py_0.tar.bz2").write_bytes(b"not the locked file")
     with pytest.raises(EnvironmentBuildError, match=r"alpha-1\.0-py_0\.tar\.bz2 from .* does not match the lock"):
         stage_conda_channel(locked, tmp_path / "context")
+
+
+def test_the_child_has_a_deadline(tmp_path: Path, mapped: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("AMLEXEC_SOLVE_TIMEOUT", "0.01")  # no child starts, let alone solves, in 10 ms
+    started = time.monotonic()
+    with pytest.raises(EnvironmentBuildError) as err:
+        lock_environment(deps_file(tmp_path, "beta"), lock_path=tmp_path / "conda-lock.yml", deps_display=DISPLAY,
+                         options=LockOptions())
+    assert time.monotonic() - started < 10
+    assert err.value.message == f"solving {DISPLAY} did not finish within 0.01 s"
+    assert "AMLEXEC_SOLVE_TIMEOUT" in err.value.hint
