@@ -21,3 +21,20 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     monkeypatch.delenv("AMLEXEC_PROJECT", raising=False)
     monkeypatch.delenv("AMLEXEC_DEBUG", raising=False)
     return home
+
+
+@pytest.fixture(scope="session")
+def conda_channel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A local conda channel of hand-made noarch packages (tests/fixtures/condachannel.py), built once."""
+    from fixtures.condachannel import build_channel
+
+    return build_channel(tmp_path_factory.mktemp("conda-channel"))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # py-rattler can crash at interpreter exit; it must only ever run in child processes.
+    import sys
+
+    if "rattler" in sys.modules:
+        sys.stderr.write("\nERROR: py-rattler was imported into the pytest process; run it in a child.\n")
+        session.exitstatus = 1

@@ -39,6 +39,7 @@ GROUPS = {
     "runconfiguration": ("runconfiguration", "Create, list, show and delete run configurations."),
     "experiment": ("experiment", "Submit, cancel and collect runs."),
     "history": ("history", "List, inspect, compare and follow runs."),
+    "env": ("env", "Solve and lock the run environment (conda and pip packages)."),
 }
 
 

@@ -28,6 +28,7 @@ def probe(args: list[str], cwd) -> dict:
 
 def test_help_imports_nothing_heavy(tmp_path):
     assert probe(["--help"], tmp_path) == {"code": 0, "heavy": []}
+    assert probe(["env", "lock", "--help"], tmp_path) == {"code": 0, "heavy": []}
 
 
 def test_local_submit_and_history_import_nothing_heavy(project):
