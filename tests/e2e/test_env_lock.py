@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import amlexec, write
+from e2e_support import amlexec, write
 
 CONDA_FILE = """\
 name: project_environment
