@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+# Fixtures for the `ssh` tests (real SSH hosts in containers); they do nothing until a test asks for them.
+pytest_plugins = ["integration.sshfixtures"]
+
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tests" / "fixtures"
 WORKBENCH_SAMPLES = FIXTURES / "workbench-samples"

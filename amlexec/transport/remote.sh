@@ -133,7 +133,7 @@ verb_missing() {
     mkdir -p "$obj" || die "cannot create $obj"
     gzip -dc | {
         used=""
-        while read -r digest; do
+        while read -r digest || [ -n "$digest" ]; do  # the last line may lack its newline
             case $digest in
                 "" | *[!0-9a-f]*) continue ;;
             esac

@@ -120,13 +120,18 @@ def _load_key(settings: SshSettings) -> Any:
         raise NotFoundError(f"private key file {path} (privateKeyFile in {settings.source}) does not exist")
     passphrase = _secret(settings.passphrase, "private key passphrase", settings)
     try:
-        # Positional: the keyword was renamed (passphrase -> password) in paramiko 5.
-        return paramiko.PKey.from_path(path, passphrase or None)
-    except paramiko.PasswordRequiredException:
+        # Positional: the keyword was renamed (passphrase -> password) in paramiko 5. cryptography,
+        # which does the loading, wants bytes.
+        return paramiko.PKey.from_path(path, passphrase.encode() if passphrase else None)
+    except (paramiko.PasswordRequiredException, TypeError) as exc:
+        # cryptography says "encrypted, no password" (and "not encrypted, password given") with TypeError.
+        if passphrase:
+            raise AuthError(f"cannot use private key {path}: {exc}",
+                            hint="check the key file and its passphrase") from None
         raise AuthError(f"private key {path} is encrypted and no passphrase is stored for it",
                         hint="attach again with --private-key-passphrase, or load the key into ssh-agent "
                         "and remove privateKeyFile") from None
-    except (paramiko.SSHException, ValueError, OSError) as exc:
+    except (paramiko.SSHException, paramiko.pkey.UnknownKeyType, ValueError, OSError) as exc:
         raise AuthError(f"cannot use private key {path}: {exc}",
                         hint="check the key file and its passphrase") from None
 
@@ -303,7 +308,9 @@ def _connect(settings: SshSettings, accept_hint: str) -> Any:
                                hint="check the address and port, and that the host is up") from exc
     except (OSError, paramiko.SSHException, EOFError) as exc:
         client.close()
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
+        # paramiko wraps refused connections (one per address tried); the socket's own words are clearer.
+        first = next(iter(getattr(exc, "errors", {}).values()), exc)
+        reason = first.strerror if isinstance(first, OSError) and first.strerror else str(exc) or type(exc).__name__
         raise UnavailableError(f"cannot reach {where}: {reason}",
                                hint="check the address and port, and that sshd runs on the host") from exc
     transport = client.get_transport()
