@@ -43,8 +43,11 @@ class Session:
         self._host: RemoteHost | None = None
 
     def host(self) -> RemoteHost:
-        if self._host is None or not self._host.conn.alive:
+        if self._host is not None and not self._host.conn.alive:
+            # paramiko noticed the drop before our next request did: same story, told the same way.
+            self.progress(f"lost the connection to {self.settings.display}; reconnecting")
             self.close()
+        if self._host is None:
             self._host = RemoteHost(SshConnection.open(self.settings))
         return self._host
 
