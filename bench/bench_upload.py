@@ -58,7 +58,7 @@ def upload_once(settings: SshSettings, project: Path, host_name: str, run: str) 
     with SshConnection.open(settings) as conn:
         host = RemoteHost(conn)
         entries = sync.scan(project, prefix="project/")
-        stats = sync.upload(host, entries, host.layout.run_dir(run))
+        stats = sync.upload(host, entries, host.layout.run_dir(run), cache_key=str(project))
         host.check("remove", host.layout.run_dir(run))
     seconds = time.monotonic() - started
     return {"files": stats.files, "new_files": stats.objects_sent, "payload_bytes": stats.bytes_sent,

@@ -96,7 +96,7 @@ class RemoteTarget:
         home = host.conn.home()
         argv = self.command(spec, home=home)
         entries = sync.scan(spec.workdir, prefix="project/") + sync.from_bytes(runtime_files(), prefix="runtime/")
-        stats = sync.upload(host, entries, remote_dir)
+        stats = sync.upload(host, entries, remote_dir, cache_key=str(self.project.root))
         summary = (f"{stats.objects_sent} of {stats.files} files new, {_size(stats.bytes_sent)} sent "
                    f"({_size(stats.total_bytes)} in all) in {stats.seconds:.1f}s")
         progress(f"uploaded to {host.display}: {summary}")

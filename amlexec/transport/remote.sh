@@ -173,18 +173,52 @@ verb_receive() {
     cd / && rmdir -- "$inc"
 }
 
-# materialize OBJDIR DEST: build a run's folder from stored objects. The client sends shell lines
-# (gzipped) on stdin, every word quoted with shlex.quote: `d PATH...` makes folders, `f DIGEST PATH` copies an object,
-# `x DIGEST MODE PATH` copies and sets the mode, `l TARGET PATH` makes a symlink. Copies, not hard links:
-# a run that rewrites one of its files must not change the store.
+# materialize OBJDIR DEST [BASE NEW]: build a run's folder from stored objects. stdin (gzipped) holds
+# shell lines, every word quoted with shlex.quote: `d PATH` makes a folder, `f DIGEST PATH` copies an
+# object, `x DIGEST MODE PATH` copies and sets the mode, `l TARGET PATH` makes a symlink. Copies, not hard
+# links: a run that rewrites one of its files must not change the store.
+# With BASE and NEW, stdin holds only the lines that changed since manifest BASE ("-line", "+line"); the
+# full manifest is rebuilt from the stored BASE and must hash to NEW. Exit 3: BASE is not stored here.
+# Each manifest used is kept as manifests/NEW for the next upload's diff.
 verb_materialize() {
-    obj=$1 dest=$2
+    obj=$1 dest=$2 base=${3:-} new=${4:-}
+    man=$(dirname "$obj")/manifests
+    mkdir -p "$man" || die "cannot create $man"
+    tmp=$(mktemp "$man/.new.XXXXXX") || die "cannot create a file in $man"
+    if [ -n "$base" ]; then
+        if [ ! -f "$man/$base" ]; then
+            rm -f "$tmp"
+            echo "no manifest $base" >&2
+            exit 3
+        fi
+        gzip -dc >"$tmp.diff" || { rm -f "$tmp" "$tmp.diff"; die "reading the manifest changes failed"; }
+        sed -n 's/^-//p' "$tmp.diff" >"$tmp.rm"
+        { grep -vxF -f "$tmp.rm" "$man/$base"; sed -n 's/^+//p' "$tmp.diff"; } | LC_ALL=C sort >"$tmp"
+        rm -f "$tmp.diff" "$tmp.rm"
+    else
+        gzip -dc >"$tmp" || { rm -f "$tmp"; die "reading the manifest failed"; }
+    fi
+    if [ -n "$new" ] && [ "$(sha256sum <"$tmp" | cut -d' ' -f1)" != "$new" ]; then
+        rm -f "$tmp"
+        die "the rebuilt manifest does not match $new"
+    fi
     mkdir -p -- "$dest" && cd "$dest" || die "cannot create $dest"
     d() { mkdir -p -- "$@" || exit 1; }
     f() { cp -- "$obj/$1" "$2" || exit 1; }
     x() { cp -- "$obj/$1" "$3" && chmod "$2" "$3" || exit 1; }
     l() { ln -s -- "$1" "$2" || exit 1; }
-    gzip -dc | { . /dev/stdin; }
+    # A subshell, so the functions' `exit 1` ends only the building, and the temp file is still removed.
+    if ! (. "$tmp"); then
+        rm -f "$tmp"
+        exit 1
+    fi
+    if [ -n "$new" ]; then
+        mv -f "$tmp" "$man/$new"
+    else
+        rm -f "$tmp"
+    fi
+    find "$man" -maxdepth 1 -type f -name '[0-9a-f]*' -mtime +14 -exec rm -f -- {} + 2>/dev/null
+    return 0
 }
 
 # remove RUN: delete a run's folder (only ever below .amlexec/runs/).

@@ -3,6 +3,7 @@
     ~/.amlexec/              0700: nothing in it is meant for other users of the host
       bin/helper-<hash>.sh   remote.sh, one file per content hash so old and new clients can share a host
       objects/<sha256>       content-addressed store of uploaded files (incremental upload)
+      manifests/<sha256>     recent run-folder manifests, so the next upload sends only a diff
       runs/<run id>/         one folder per run: project/, runtime/, output.log, pid, exit_code, metrics.jsonl
 """
 

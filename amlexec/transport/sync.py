@@ -3,9 +3,11 @@
 Every file is named on the host by its sha256 (`~/.amlexec/objects/<digest>`). An upload asks the host which
 digests it lacks (one round trip), sends only those as one tar stream (one round trip, however many files),
 and then builds the run's folder from the store by copying (one round trip). A resubmit after editing one
-file therefore sends that file's bytes plus a manifest of about 100 bytes per file. The store is shared by
-every project and run of that user on that host; objects unused for `AMLEXEC_SSH_STORE_DAYS` (14) days are
-removed on the next upload.
+file therefore sends that file's bytes and little else: the client keeps the manifest (the list of paths
+and digests) it last uploaded for the project to that host, and sends only the lines that changed and the
+new digests; the host rebuilds the manifest from its copy and checks it against the new manifest's sha256
+(a host without that copy gets the whole manifest). The store is shared by every project and run of that
+user on that host; objects unused for `AMLEXEC_SSH_STORE_DAYS` (14) days are removed on the next upload.
 """
 
 from __future__ import annotations
@@ -87,13 +89,11 @@ def digests(entries: Iterable[Entry]) -> list[str]:
     return list(dict.fromkeys(e.digest for e in entries if e.digest is not None))
 
 
-def materialize_script(entries: Iterable[Entry]) -> bytes:
-    """The lines the helper's `materialize` runs: every word quoted, so any file name is safe."""
+def manifest_lines(entries: Iterable[Entry]) -> list[bytes]:
+    """The manifest: one quoted shell line per folder and file, so any file name is safe, sorted bytewise
+    (as `LC_ALL=C sort` does on the host), which puts every `d` line before the `f`/`l`/`x` lines."""
     items = list(entries)
-    folders = sorted({p for e in items for p in _parents(e.path)})
-    lines: list[str] = []
-    for start in range(0, len(folders), 200):  # several folders per mkdir, within any ARG_MAX
-        lines.append(shlex.join(["d", *folders[start:start + 200]]))
+    lines = [shlex.join(["d", folder]) for folder in {p for e in items for p in _parents(e.path)}]
     for e in items:
         if e.link_target is not None:
             lines.append(shlex.join(["l", e.link_target, e.path]))
@@ -101,7 +101,29 @@ def materialize_script(entries: Iterable[Entry]) -> bytes:
             lines.append(shlex.join(["f", str(e.digest), e.path]))
         else:
             lines.append(shlex.join(["x", str(e.digest), format(e.mode & 0o7777, "o"), e.path]))
-    return ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape")
+    return sorted(line.encode("utf-8", "surrogateescape") for line in lines)
+
+
+def materialize_script(entries: Iterable[Entry]) -> bytes:
+    """The whole manifest, as the helper's `materialize` reads it."""
+    return b"".join(line + b"\n" for line in manifest_lines(entries))
+
+
+def manifest_diff(base: bytes, new: bytes) -> bytes:
+    """The changes from manifest `base` to `new`, as `-line` and `+line` lines."""
+    old_lines, new_lines = base.split(b"\n"), new.split(b"\n")
+    old_set, new_set = set(old_lines), set(new_lines)
+    return (b"".join(b"-" + line + b"\n" for line in old_lines if line not in new_set)
+            + b"".join(b"+" + line + b"\n" for line in new_lines if line not in old_set and line))
+
+
+def _added_digests(diff: bytes) -> list[str]:
+    """Digests of files the diff adds (`+f DIGEST ...`, `+x DIGEST ...`): the only ones the host may lack."""
+    found = []
+    for line in diff.splitlines():
+        if line[:3] in (b"+f ", b"+x "):
+            found.append(line.split(b" ", 2)[1].decode())
+    return list(dict.fromkeys(found))
 
 
 def _parents(path: str) -> list[str]:
@@ -147,12 +169,39 @@ def _tar_writer(entries: list[Entry], counter: list[int]) -> Callable[[IO[bytes]
     return write
 
 
-def upload(host: RemoteHost, entries: list[Entry], dest: str) -> UploadStats:
-    """Make `dest` on the host hold exactly `entries`, sending only content the host does not have."""
-    started = time.monotonic()
+class ManifestCache:
+    """The manifest last uploaded for one project to one host, kept under the amlexec home.
+
+    Trusted for a week: the host removes objects after two weeks unused, so everything a week-old
+    manifest names is still stored there (and a host that lost it anyway gets a full upload).
+    """
+
+    TRUST_SECONDS = 7 * 86400
+
+    def __init__(self, host: str, project: str) -> None:
+        from ..fsutil import amlexec_home
+
+        key = hashlib.sha256(f"{host}\0{project}".encode()).hexdigest()[:32]
+        self.path = amlexec_home() / "ssh-manifests" / key
+
+    def load(self) -> bytes | None:
+        try:
+            if time.time() - self.path.stat().st_mtime > self.TRUST_SECONDS:
+                return None
+            return self.path.read_bytes()
+        except OSError:
+            return None
+
+    def save(self, manifest: bytes) -> None:
+        from ..fsutil import atomic_write
+
+        atomic_write(self.path, manifest, mode=0o600)
+
+
+def _send_missing(host: RemoteHost, entries: list[Entry], wanted: list[str]) -> tuple[int, int]:
+    """Ask which of `wanted` the host lacks and send those; (bytes sent, objects sent)."""
     store_days = os.environ.get("AMLEXEC_SSH_STORE_DAYS") or "14"
-    wanted = digests(entries)
-    # The digest list and the manifest are sent gzipped: about 100 bytes a file before, half that after.
+    # The digest list goes gzipped: hex digests shrink to about half.
     query = gzip.compress(("\n".join(wanted) + "\n").encode(), mtime=0)
     missing = set(host.check("missing", host.layout.objects, str(int(store_days)), stdin=query).split())
     by_digest = {e.digest: e for e in entries if e.digest is not None}
@@ -167,8 +216,39 @@ def upload(host: RemoteHost, entries: list[Entry], dest: str) -> UploadStats:
             raise StorageError(f"uploading to {host.display} failed: {done.text()}",
                                hint="check free disk space in ~/.amlexec on the host")
         sent += sum(counter)
-    script = gzip.compress(materialize_script(entries), mtime=0)
-    host.check("materialize", host.layout.objects, dest, stdin=script, timeout=None)
-    sent += len(script)
-    return UploadStats(files=len(entries), total_bytes=sum(e.size for e in entries), objects_sent=len(to_send),
+    return sent, len(to_send)
+
+
+def upload(host: RemoteHost, entries: list[Entry], dest: str, *, cache_key: str | None = None) -> UploadStats:
+    """Make `dest` on the host hold exactly `entries`, sending only content the host does not have.
+
+    `cache_key` (the project's folder) enables sending only the manifest's changes since the last upload
+    of that project to this host.
+    """
+    started = time.monotonic()
+    manifest = materialize_script(entries)
+    new_hash = hashlib.sha256(manifest).hexdigest()
+    cache = ManifestCache(host.display, cache_key) if cache_key else None
+    base = cache.load() if cache is not None else None
+    # A file name with a newline would span two manifest lines, which a line diff cannot carry.
+    one_per_line = len(manifest.split(b"\n")) == len(entries) + len({p for e in entries for p in _parents(e.path)}) + 1
+    diff = manifest_diff(base, manifest) if base is not None and one_per_line else None
+    sent = objects = 0
+    if base is not None and diff is not None:
+        sent, objects = _send_missing(host, entries, _added_digests(diff))
+        patch = gzip.compress(diff, mtime=0)
+        done = host.call("materialize", host.layout.objects, dest, hashlib.sha256(base).hexdigest(), new_hash,
+                         stdin=patch, timeout=None)
+        sent += len(patch)
+        if done.status != 0:  # the host lost that manifest or an object: start over with everything
+            host.check("remove", dest)
+            diff = None
+    if base is None or diff is None:
+        more, objects = _send_missing(host, entries, digests(entries))
+        script = gzip.compress(manifest, mtime=0)
+        host.check("materialize", host.layout.objects, dest, "", new_hash, stdin=script, timeout=None)
+        sent += more + len(script)
+    if cache is not None:
+        cache.save(manifest)
+    return UploadStats(files=len(entries), total_bytes=sum(e.size for e in entries), objects_sent=objects,
                        bytes_sent=sent, seconds=time.monotonic() - started)

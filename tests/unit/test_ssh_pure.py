@@ -74,11 +74,26 @@ def test_materialize_script_quotes_every_word() -> None:
                sync.Entry("project/link", link_target="../$(rm -rf ~)")]
     lines = sync.materialize_script(entries).decode().splitlines()
     assert [shlex.split(line) for line in lines] == [
-        ["d", "project", "project/a b"],
+        ["d", "project/a b"],
+        ["d", "project"],
         ["f", "ab" * 32, "project/a b/it's $x;.py"],
-        ["x", "cd" * 32, "755", "project/run.sh"],
         ["l", "../$(rm -rf ~)", "project/link"],
+        ["x", "cd" * 32, "755", "project/run.sh"],
     ]
+
+
+def test_manifest_diff_carries_only_changed_lines_and_new_digests() -> None:
+    old = sync.from_bytes({"project/a.py": b"1", "project/b.py": b"2", "project/gone.py": b"3"})
+    new = sync.from_bytes({"project/a.py": b"1", "project/b.py": b"2 edited", "project/sub/new.py": b"4"})
+    diff = sync.manifest_diff(sync.materialize_script(old), sync.materialize_script(new))
+    assert sorted(diff.decode().splitlines()) == sorted([
+        f"-f {hashlib.sha256(b'2').hexdigest()} project/b.py",
+        f"-f {hashlib.sha256(b'3').hexdigest()} project/gone.py",
+        f"+f {hashlib.sha256(b'2 edited').hexdigest()} project/b.py",
+        f"+f {hashlib.sha256(b'4').hexdigest()} project/sub/new.py",
+        "+d project/sub",
+    ])
+    assert sorted(sync._added_digests(diff)) == sorted(hashlib.sha256(x).hexdigest() for x in (b"2 edited", b"4"))
 
 
 def test_scan_hashes_files_keeps_modes_and_symlinks(tmp_path: Path) -> None:
@@ -133,13 +148,46 @@ def test_helper_stores_checked_objects_and_materializes_a_run_folder(tmp_path: P
                            capture_output=True, check=True).stdout
     assert again == b""
     dest = tmp_path / "store" / "runs" / "r1"
-    subprocess.run(["sh", str(helper), "materialize", str(objects), str(dest)],
+    subprocess.run(["sh", str(helper), "materialize", str(objects), str(dest), "", ""],
                    input=gzip.compress(sync.materialize_script(entries)), check=True)
     assert (dest / "project" / "a copy.txt").read_bytes() == b"alpha"
     assert (dest / "project" / "deep" / "er" / "b.bin").read_bytes() == bytes(range(256))
     # A run rewriting its copy must not touch the store.
     (dest / "project" / "a.txt").write_bytes(b"changed")
     assert (objects / entries[0].digest).read_bytes() == b"alpha"  # type: ignore[operator]
+
+
+def _store(helper: Path, objects: Path, entries: list[sync.Entry]) -> None:
+    buf = io.BytesIO()
+    sync._tar_writer([e for e in entries if e.data is not None], [])(buf)
+    subprocess.run(["sh", str(helper), "receive", str(objects)], input=buf.getvalue(), check=True)
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_helper_rebuilds_a_manifest_from_its_stored_base_and_a_diff(tmp_path: Path) -> None:
+    helper, objects = _helper(tmp_path), tmp_path / "store" / "objects"
+    old = sync.from_bytes({"project/a.py": b"1", "project/b.py": b"2", "project/gone.py": b"3"})
+    new = sync.from_bytes({"project/a.py": b"1", "project/b.py": b"2 edited", "project/sub/new.py": b"4"})
+    _store(helper, objects, old + new)
+    base, manifest = sync.materialize_script(old), sync.materialize_script(new)
+    base_hash, new_hash = hashlib.sha256(base).hexdigest(), hashlib.sha256(manifest).hexdigest()
+    subprocess.run(["sh", str(helper), "materialize", str(objects), str(tmp_path / "r1"), "", base_hash],
+                   input=gzip.compress(base), check=True)
+    assert (tmp_path / "store" / "manifests" / base_hash).read_bytes() == base
+    patch = gzip.compress(sync.manifest_diff(base, manifest))
+    subprocess.run(["sh", str(helper), "materialize", str(objects), str(tmp_path / "r2"), base_hash, new_hash],
+                   input=patch, check=True)
+    assert _tree(tmp_path / "r2") == {"project/a.py": b"1", "project/b.py": b"2 edited", "project/sub/new.py": b"4"}
+    # A host without the base says so (exit 3), and a diff that does not rebuild `new` is refused.
+    lost = subprocess.run(["sh", str(helper), "materialize", str(objects), str(tmp_path / "r3"), "f" * 64, new_hash],
+                          input=patch, capture_output=True)
+    assert lost.returncode == 3 and not (tmp_path / "r3").exists()
+    wrong = subprocess.run(["sh", str(helper), "materialize", str(objects), str(tmp_path / "r4"), base_hash,
+                            "0" * 64], input=patch, capture_output=True)
+    assert wrong.returncode == 2 and b"does not match" in wrong.stderr
 
 
 def test_helper_refuses_objects_whose_content_does_not_match_their_name(tmp_path: Path) -> None:
