@@ -35,6 +35,8 @@ class AttachRequest:
     base_image: str | None = None
     python_location: str | None = None
     force: bool = False
+    check: bool = True  # SSH types: connect once to check the host (--no-check skips it)
+    accept_host_key: bool = False  # SSH types: trust the host's key on first use (explicit)
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,8 @@ def attach(project: Project, req: AttachRequest) -> AttachResult:
     else:
         values.update(_ssh_values(req, notes))
     compute = ComputeTarget(**values)
+    if req.kind in SSH_TYPES and req.check:
+        _check_host(compute, req, notes)
     framework = "PySpark" if req.kind == "cluster" else "Python"
     rc = RunConfig(name=req.name, path=rc_path, target=req.name, framework=framework,
                    prepare_environment=req.kind in ("docker", "remotedocker", "cluster"))
@@ -83,6 +87,19 @@ def attach(project: Project, req: AttachRequest) -> AttachResult:
     for reference in old - {compute.password, compute.private_key_passphrase}:
         credentials.delete_secret(reference)
     return AttachResult(compute, rc, notes)
+
+
+def _check_host(compute: ComputeTarget, req: AttachRequest, notes: list[str]) -> None:
+    from .targets.sshcheck import check_target
+
+    try:
+        notes.extend(check_target(compute, accept_host_key=req.accept_host_key))
+    except BaseException:
+        # Nothing is written when the check fails, so the secrets just stored would be orphans.
+        for reference in (compute.password, compute.private_key_passphrase):
+            if reference and reference.startswith(credentials.SECRET_PREFIX):
+                credentials.delete_secret(reference)
+        raise
 
 
 def _ssh_values(req: AttachRequest, notes: list[str]) -> dict[str, Any]:

@@ -78,3 +78,10 @@ class AuthError(AmlexecError):
 class CanceledError(AmlexecError):
     exit_code = ExitCode.CANCELED
     code = "canceled"
+
+
+class RunUnreachableError(UnavailableError):
+    """The host of a started run stopped answering. The run itself may well go on there, so its record
+    says `Unreachable` (not Failed) and is settled when the host answers again."""
+
+    code = "unreachable"

@@ -17,7 +17,7 @@ from typing import Any
 
 from . import snapshot as snapshots
 from .config.runconfig import FILE_PLACEHOLDER
-from .errors import AmlexecError, NotFoundError, StorageError, UsageError
+from .errors import AmlexecError, ExitCode, NotFoundError, RunUnreachableError, StorageError, UsageError
 from .history.store import HistoryStore, RunRecord, utc_now
 from .project import Project
 from .runlog import ControlLog, ingest_metrics, read_git_commit
@@ -140,6 +140,8 @@ def submit(project: Project, req: SubmitRequest, *, sink: Sink, progress: Progre
 def _exit_code(record: RunRecord) -> int:
     if record.status == "Canceled":
         return 130
+    if not record.is_final:  # detached by Ctrl-C: the script's exit code is not known yet
+        return int(ExitCode.CANCELED)
     return record.exit_code if record.exit_code is not None else 1
 
 
@@ -173,6 +175,7 @@ def execute(store: HistoryStore, spec: RunSpec, target: Any, *, sink: Sink, prog
     handle: RunHandle | None = None
     status, code, error = "Failed", None, None
     failure: BaseException | None = None
+    detached = False  # the run goes on without this process; runs.refresh() settles it later
     with _sigterm_as_interrupt():
         try:
             prepare = getattr(target, "ensure_environment", None)
@@ -188,23 +191,47 @@ def execute(store: HistoryStore, spec: RunSpec, target: Any, *, sink: Sink, prog
             if store.get(spec.run_id).cancel_requested:
                 status = "Canceled"
         except KeyboardInterrupt:
-            progress("canceling the run...")
-            if handle is not None:
-                handle.cancel()
-            status, code, error = "Canceled", 130, "canceled by the user"
+            # `experiment cancel` SIGTERMs a supervisor that has no handle yet, and it must still cancel.
+            if (handle is not None and getattr(target, "interrupt_detaches", False)
+                    and not store.get(spec.run_id).cancel_requested):
+                detached = True
+                progress(_detach_note(spec.run_id))
+            else:
+                progress("canceling the run...")
+                if handle is not None:
+                    handle.cancel()
+                status, code, error = "Canceled", 130, "canceled by the user"
+        except RunUnreachableError as exc:
+            error, failure = exc.message, exc
+            if handle is not None and target.independent_runs:
+                detached = True  # not Failed: the run may be going on; refresh() settles it when it answers
+                store.update(spec.run_id, status="Unreachable")
+                log.write(f"unreachable: {exc.message}")
         except AmlexecError as exc:
             error, failure = exc.message, exc
         except Exception as exc:  # a bug: still leave a finalized record behind
             error, failure = f"internal error: {exc!r}", exc
         finally:
-            record = finalize(store, spec.run_id, handle, status=status, exit_code=code, error=error,
-                              progress=progress)
-            if handle is not None:
-                handle.cleanup()
-            shutil.rmtree(spec.workdir, ignore_errors=True)
+            if detached:
+                record = store.get(spec.run_id)
+            else:
+                record = finalize(store, spec.run_id, handle, status=status, exit_code=code, error=error,
+                                  progress=progress)
+                if handle is not None:
+                    handle.cleanup()
+            # A detached run whose handle still needs the local copy names it in its state (runs._settle).
+            if not (detached and handle is not None and "workdir" in handle.state()):
+                shutil.rmtree(spec.workdir, ignore_errors=True)
     if failure is not None:
         raise failure
     return record
+
+
+def _detach_note(run_id: str) -> str:
+    return (f"detached: run {run_id} goes on on its target.\n"
+            f"  follow it:  amlexec history logs -r {run_id} --follow\n"
+            f"  cancel it:  amlexec experiment cancel -r {run_id}\n"
+            f"  collect it: amlexec history info -r {run_id} (outputs and status come back once it has ended)")
 
 
 def finalize(store: HistoryStore, run_id: str, handle: RunHandle | None, *, status: str, exit_code: int | None,

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .config.compute import ComputeTarget
-from .errors import AmlexecError, UsageError
+from .errors import AmlexecError, RunUnreachableError, UsageError
 from .experiment import finalize, open_store
 from .history.report import metric_values, run_info
 from .history.store import HistoryStore, RunRecord
@@ -47,9 +47,16 @@ def refresh(store: HistoryStore, project: Project, record: RunRecord, progress: 
         return store.finish(record.run_id, status="Failed", exit_code=None,
                             error="amlexec stopped before the run started")
     target, handle = restore_handle(project, record)
-    code = handle.poll()
+    try:
+        code = handle.poll()
+    except RunUnreachableError as exc:  # the host does not answer: say so, and look again next time
+        if record.status == "Unreachable":
+            return record
+        return store.update(record.run_id, status="Unreachable", error=exc.message)
     if code is None:
         if target.independent_runs:
+            if record.status == "Unreachable":  # the host answers again and the run is still going
+                return store.update(record.run_id, status="Running", error=None)
             return record  # still running on its own; it is collected when it ends
         handle.cancel()
         error = "the amlexec process supervising this run died; the script was stopped"
@@ -110,7 +117,12 @@ def cancel(project: Project, run_id: str, progress: Progress, *, timeout: float 
     store.update(run_id, cancel_requested=True)
     if record.handle:
         _, handle = restore_handle(project, record)
-        handle.cancel()
+        try:
+            handle.cancel()
+        except AmlexecError:
+            # Not canceled (host unreachable...): the run must not be recorded as Canceled when it ends.
+            store.update(run_id, cancel_requested=False)
+            raise
     elif process.is_alive(record.supervisor):
         # still preparing: stopping the supervisor cancels the run it was about to start
         os.kill(int(record.supervisor["pid"]), signal.SIGTERM)
@@ -141,7 +153,7 @@ def follow(project: Project, run_id: str, sink: Sink, *, follow: bool) -> RunRec
             target, handle = restore_handle(project, record)
             reattach = getattr(handle, "reattach_stream", None)
             if target.independent_runs and reattach is not None:
-                reattach(sink, offset)
+                offset = reattach(sink, offset)  # it appended to the driver log as it printed
             record = refresh(store, project, store.get(run_id))
             _emit_from(log_path, offset, sink)
             return record

@@ -7,6 +7,9 @@ from pathlib import Path
 import pytest
 from engines import require_engine  # noqa: F401 - re-exported for test modules
 
+# Fixtures for the `ssh` tests (real SSH hosts in containers); they do nothing until a test asks for them.
+pytest_plugins = ["integration.sshfixtures"]
+
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tests" / "fixtures"
 WORKBENCH_SAMPLES = FIXTURES / "workbench-samples"

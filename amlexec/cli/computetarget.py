@@ -27,6 +27,12 @@ AmlKeyOpt = Annotated[bool, typer.Option("--use-azureml-ssh-key", "-k",
                                          help="Use amlexec's own key pair; prints the public key to authorize.")]
 BaseImageOpt = Annotated[str | None, typer.Option("--base-image", help="baseDockerImage for the target.")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Replace an existing target of that name.")]
+AcceptKeyOpt = Annotated[bool, typer.Option(
+    "--accept-host-key", help="Trust the host's SSH key on first use and record it in amlexec's known_hosts "
+    "(check the fingerprint it prints). Without it, unknown hosts are refused.")]
+NoCheckOpt = Annotated[bool, typer.Option("--no-check", help="Write the files without connecting to the host.")]
+PythonOpt = Annotated[str | None, typer.Option("--python", help="pythonLocation: the host's interpreter "
+                                               "(default python3).")]
 
 
 def _attach(kind: str, output: str | None = None, **values: object) -> None:
@@ -63,19 +69,32 @@ def _ssh_command(kind: str, doc: str) -> None:
     def command(name: NameOpt, address: AddressOpt, username: UserOpt = None, password: PasswordOpt = None,
                 password_stdin: PasswordStdinOpt = False, private_key_file: KeyOpt = None,
                 private_key_passphrase: PassphraseOpt = None, use_azureml_ssh_key: AmlKeyOpt = False,
-                base_image: BaseImageOpt = None, force: ForceOpt = False) -> None:
+                base_image: BaseImageOpt = None, force: ForceOpt = False, accept_host_key: AcceptKeyOpt = False,
+                no_check: NoCheckOpt = False) -> None:
         _attach(kind, name=name, address=address, username=username, password=password,
                 password_stdin=password_stdin, private_key_file=private_key_file,
                 private_key_passphrase=private_key_passphrase, use_azureml_ssh_key=use_azureml_ssh_key,
-                base_image=base_image, force=force)
+                base_image=base_image, force=force, accept_host_key=accept_host_key, check=not no_check)
 
     command.__doc__ = doc
     attach_app.command(kind)(command)
 
 
 _ssh_command("remotedocker", "Attach a remote Linux host running Docker, over SSH.")
-_ssh_command("remote", "Attach a remote Linux host's own Python (user-managed environment), over SSH.")
 _ssh_command("cluster", "Attach a Spark cluster's head node, over SSH.")
+
+
+@attach_app.command("remote")
+def attach_remote(name: NameOpt, address: AddressOpt, username: UserOpt = None, password: PasswordOpt = None,
+                  password_stdin: PasswordStdinOpt = False, private_key_file: KeyOpt = None,
+                  private_key_passphrase: PassphraseOpt = None, use_azureml_ssh_key: AmlKeyOpt = False,
+                  python: PythonOpt = None, force: ForceOpt = False, accept_host_key: AcceptKeyOpt = False,
+                  no_check: NoCheckOpt = False) -> None:
+    """Attach a remote Linux host's own Python (user-managed environment), over SSH."""
+    _attach("remote", name=name, address=address, username=username, password=password,
+            password_stdin=password_stdin, private_key_file=private_key_file,
+            private_key_passphrase=private_key_passphrase, use_azureml_ssh_key=use_azureml_ssh_key,
+            python_location=python, force=force, accept_host_key=accept_host_key, check=not no_check)
 
 
 @app.command("list")

@@ -45,7 +45,8 @@ def submit(
 ) -> None:
     """Run a script on a compute target, stream its output, and record it in run history.
 
-    Exits with the script's own exit code; Ctrl-C cancels the run (exit 130).
+    Exits with the script's own exit code. Ctrl-C cancels the run (exit 130); on SSH targets
+    (remote) it detaches instead: the run goes on and `history logs -r ID --follow` reattaches.
     """
     from ..experiment import SubmitRequest
     from ..experiment import submit as do_submit
@@ -63,7 +64,7 @@ def submit(
         raise typer.Exit(result.exit_code)
     info = describe(open_store(project), result.record)
     if output == OutputFormat.table and query is None:
-        _summary(info, detached=detach)
+        _summary(info, detached=detach or not result.record.is_final)
     else:
         show("experiment submit", info, output, query)
     raise typer.Exit(result.exit_code)

@@ -81,6 +81,9 @@ class Target(Protocol):
     type: ClassVar[str]
     # True when a run keeps going if the amlexec process watching it dies (a container, a remote host).
     independent_runs: ClassVar[bool]
+    # Optional, False when absent: Ctrl-C while streaming detaches (the run goes on; `history logs --follow`
+    # reattaches) instead of canceling. SSH targets set it: their runs do not depend on this process.
+    # interrupt_detaches: ClassVar[bool]
 
     def submit(self, spec: RunSpec, progress: Progress) -> RunHandle: ...
 
@@ -89,6 +92,7 @@ class Target(Protocol):
 
 _REGISTRY: dict[str, str] = {
     "local": "amlexec.targets.local:LocalTarget",
+    "remote": "amlexec.targets.remote:RemoteTarget",
 }
 
 

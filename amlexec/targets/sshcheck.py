@@ -1,0 +1,82 @@
+"""`computetarget attach` for SSH targets: connect once and say exactly what is missing on the host.
+
+Checks, in order: the address answers, the host key is known (or accepted with --accept-host-key), the
+credentials work, SFTP and the tools amlexec's helper needs are there, and then what the target type runs:
+the interpreter for `remote`, a Docker engine the user may talk to without sudo for `remotedocker`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..config.compute import ComputeTarget
+from ..errors import AuthError, NotFoundError, UnavailableError
+from ..transport.hostkeys import fingerprint
+from ..transport.remotehost import RemoteHost
+from ..transport.ssh import SshConnection, SshSettings
+from .remote import DEFAULT_PYTHON, remote_path
+
+MIN_PYTHON = (3, 7)  # what the runtime folder (amlexec.logging, azureml.logging) needs
+_VERSION_CODE = "import sys; print('%d.%d.%d' % sys.version_info[:3])"
+
+
+def check_target(compute: ComputeTarget, *, accept_host_key: bool) -> list[str]:
+    """Connect to the target's host and check it can run amlexec's runs; notes for the user."""
+    settings = SshSettings.from_compute(compute)
+    with SshConnection.open(settings, accept_host_key=accept_host_key,
+                            accept_hint="add --accept-host-key to the attach command") as conn:
+        key = conn.host_key
+        notes = [f"connected to {settings.display} (host key {key.get_name()} {fingerprint(key)})"]
+        host = RemoteHost(conn)  # opens SFTP: uploads need it
+        facts = host.check("probe").split("\n")
+        if "os Linux" not in facts:
+            raise UnavailableError(f"{settings.display} is not a Linux host ({facts[0] or 'unknown'})",
+                                   hint="amlexec runs on Linux hosts only, as Workbench did")
+        missing = [line.split()[1] for line in facts if line.startswith("missing ")]
+        if missing:
+            raise NotFoundError(f"{settings.display} lacks {', '.join(missing)}, which amlexec needs there",
+                                hint="install coreutils, tar, findutils and util-linux on the host")
+        check = _CHECKS.get(compute.type)
+        if check is not None:
+            notes.append(check(compute, host))
+    return notes
+
+
+def _check_python(compute: ComputeTarget, host: RemoteHost) -> str:
+    location = compute.python_location or DEFAULT_PYTHON
+    python = remote_path(host.conn.home(), location)
+    done = host.conn.run([python, "-c", _VERSION_CODE], timeout=60)
+    if done.status != 0:
+        raise NotFoundError(f"pythonLocation '{location}' does not run on {host.display} "
+                            f"(exit {done.status}: {done.text()[:200]})",
+                            hint="install Python 3 there, or pass --python with the interpreter's full path "
+                            "(SSH commands run in a non-login shell, so PATH may be shorter than you expect)")
+    version = done.stdout.decode().strip()
+    parts = tuple(int(p) for p in version.split(".")[:2])
+    if parts < MIN_PYTHON:
+        raise NotFoundError(f"'{location}' on {host.display} is Python {version}; amlexec runs need "
+                            f"{MIN_PYTHON[0]}.{MIN_PYTHON[1]} or newer", hint="pass --python with a newer interpreter")
+    return f"Python {version} ({location})"
+
+
+def _check_docker(compute: ComputeTarget, host: RemoteHost) -> str:
+    user = host.conn.settings.username
+    done = host.conn.run(["docker", "version", "--format", "{{.Server.Version}}"], timeout=60)
+    text = done.text()
+    if done.status == 0:
+        return f"Docker engine {done.stdout.decode().strip()}, usable by {user} without sudo"
+    if done.status == 127:
+        raise NotFoundError(f"docker is not installed on {host.display} (or not on the PATH of non-login shells)",
+                            hint="install Docker there (e.g. `apt-get install docker.io`)")
+    if "permission denied" in text.lower():
+        raise AuthError(f"{user} may not use the Docker engine on {host.display}: {text[:200]}",
+                        hint=f"on the host: `sudo usermod -aG docker {user}` (amlexec never uses sudo), "
+                        "then attach again")
+    raise UnavailableError(f"the Docker engine on {host.display} does not answer: {text[:200]}",
+                           hint="start it there (e.g. `sudo systemctl start docker`)")
+
+
+_CHECKS: dict[str, Callable[[ComputeTarget, RemoteHost], str]] = {
+    "remote": _check_python,
+    "remotedocker": _check_docker,
+}
