@@ -5,14 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from engines import require_engine  # noqa: F401 - re-exported for test modules
+from engines import FIXTURES, REPO, WORKBENCH_SAMPLES, require_engine  # noqa: F401 - shared with test modules
 
 # Fixtures for the `ssh` tests (real SSH hosts in containers); they do nothing until a test asks for them.
 pytest_plugins = ["integration.sshfixtures"]
-
-REPO = Path(__file__).resolve().parent.parent
-FIXTURES = REPO / "tests" / "fixtures"
-WORKBENCH_SAMPLES = FIXTURES / "workbench-samples"
 
 
 @pytest.fixture(autouse=True)

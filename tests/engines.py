@@ -8,8 +8,13 @@ without its engines can never pass quietly.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "tests" / "fixtures"
+WORKBENCH_SAMPLES = FIXTURES / "workbench-samples"
 
 
 def require_engine(what: str, why: str) -> None:

@@ -10,7 +10,7 @@ from e2e_support import amlexec, write
 
 def test_attach_remotedocker_keeps_the_password_out_of_the_project(project, isolated_home):
     result = amlexec("computetarget", "attach", "remotedocker", "-n", "myvm", "-a", "10.0.0.4", "-u", "azureuser",
-                     "--password-stdin", cwd=project, stdin="pa$$ w0rd\n")
+                     "--password-stdin", "--no-check", cwd=project, stdin="pa$$ w0rd\n")
     assert result.code == 0, result.err
     assert result.out.splitlines() == ["aml_config/myvm.compute", "aml_config/myvm.runconfig"]
     compute = (project / "aml_config" / "myvm.compute").read_text()
@@ -24,7 +24,7 @@ def test_attach_remotedocker_keeps_the_password_out_of_the_project(project, isol
 
 def test_the_older_attach_type_form_works(project):
     result = amlexec("computetarget", "attach", "--type", "cluster", "-n", "hdi", "-a", "c-ssh.azurehdinsight.net",
-                     cwd=project)
+                     "--no-check", cwd=project)
     assert result.code == 0, result.err
     listed = amlexec("computetarget", "list", "-o", "json", cwd=project).json()["result"]
     assert {"name": "hdi", "type": "cluster", "address": "c-ssh.azurehdinsight.net",

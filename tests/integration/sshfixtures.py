@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 # Loaded as a plugin by tests/conftest.py (`pytest_plugins`), right after it, so this is that module.
-from conftest import FIXTURES, require_engine
+from engines import FIXTURES, require_engine
 
 RECIPE = FIXTURES / "sshhost"
 USER = "amluser"
