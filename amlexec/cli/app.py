@@ -35,7 +35,7 @@ def _version(value: bool) -> None:
 
 
 def build_app() -> typer.Typer:
-    from . import computetarget, experiment, history, init, runconfiguration
+    from . import computetarget, experiment, history, image, init, runconfiguration
 
     app = typer.Typer(
         add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
@@ -62,4 +62,5 @@ def build_app() -> typer.Typer:
                   help="Create, list, show and delete run configurations.")
     app.add_typer(experiment.app, name="experiment", help="Submit, cancel and collect runs.")
     app.add_typer(history.app, name="history", help="List, inspect, compare and follow runs.")
+    app.add_typer(image.app, name="image", help="Build base images for Docker targets.")
     return app
