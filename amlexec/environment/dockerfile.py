@@ -2,10 +2,9 @@
 
 Layering, from the bottom: the base image; one layer with an empty venv (depends only on the base
 image's interpreter, so it stays cached while dependencies change); one layer with the pip packages
-(rebuilt when they change); nothing else. Project code is never part of the image: every run gets a
-fresh snapshot, so editing a script never triggers a build. Labels are given to the build API instead
-of a `LABEL` line, because the classic builder applies them after the last step, where they cannot
-invalidate the cache of the steps above.
+(rebuilt when they change); then one `LABEL` line, last, so the labels (which name the project) never
+invalidate the cached layers above them. Project code is never part of the image: every run gets a fresh
+snapshot, so editing a script never triggers a build.
 """
 
 from __future__ import annotations
@@ -41,11 +40,18 @@ class Recipe:
     base: str  # image reference or id
     interpreter: str  # the base image's python, e.g. /usr/bin/python3
     pip: PipMode
+    labels: tuple[tuple[str, str], ...] = ()
 
 
 def _exec_form(argv: list[str]) -> str:
     # JSON exec form: no shell in between, so nothing in an argument is ever interpreted.
     return json.dumps(argv)
+
+
+def _label_value(text: str) -> str:
+    # Double-quoted, with the characters the Dockerfile parser would interpret escaped ($ expands).
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
+    return '"' + escaped.replace("\n", " ").replace("\r", " ") + '"'
 
 
 def render_dockerfile(recipe: Recipe) -> str:
@@ -68,10 +74,10 @@ def render_dockerfile(recipe: Recipe) -> str:
             "RUN " + _exec_form([*pip, "--no-index", "--find-links", f"{PIP_DIR}/wheels", "--require-hashes",
                                  "-r", f"{PIP_DIR}/requirements.lock"]),
         ]
-    lines += [
-        f"ENV VIRTUAL_ENV={ENV_DIR} PATH={ENV_DIR}/bin:$PATH",
-        "",
-    ]
+    lines.append(f"ENV VIRTUAL_ENV={ENV_DIR} PATH={ENV_DIR}/bin:$PATH")
+    if recipe.labels:
+        lines.append("LABEL " + " ".join(f"{_label_value(k)}={_label_value(v)}" for k, v in recipe.labels))
+    lines.append("")
     return "\n".join(lines)
 
 
