@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import EnvironmentBuildError, NotFoundError, UsageError
-from .engine import Engine
+from .engine import Engine, sdk_errors
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -104,7 +104,8 @@ def bootstrap(engine: Engine, recipe: BaseRecipe, *, progress: Callable[[str], N
 
 def _import_rootfs(engine: Engine, argv: Sequence[str], changes: Sequence[str],
                    progress: Callable[[str], None]) -> str:
-    from docker.errors import APIError
+    errors = sdk_errors()
+
 
     proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout is not None and proc.stderr is not None
@@ -117,7 +118,7 @@ def _import_rootfs(engine: Engine, argv: Sequence[str], changes: Sequence[str],
         chunks = iter(lambda: proc.stdout.read(1 << 20), b"")  # type: ignore[union-attr]
         answer = engine.client.api.import_image(src=chunks, stream_src=True, changes=list(changes))
         image_id = _imported_id(answer)
-    except APIError as exc:
+    except errors.APIError as exc:
         proc.kill()
         raise EnvironmentBuildError(f"the engine refused the imported root filesystem: {exc.explanation}") from exc
     finally:
@@ -125,7 +126,7 @@ def _import_rootfs(engine: Engine, argv: Sequence[str], changes: Sequence[str],
         pump.join(timeout=10)
     if code != 0:
         if image_id:
-            with contextlib.suppress(APIError):
+            with contextlib.suppress(errors.APIError):
                 engine.client.api.remove_image(image_id, force=True)
         last = next((m for m in reversed(messages) if m.startswith("E:")), messages[-1] if messages else "")
         raise EnvironmentBuildError(

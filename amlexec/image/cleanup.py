@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .engine import Engine
+from .engine import Engine, sdk_errors
 from .tags import LABEL_PROJECT_ROOT, LABEL_RUN_ID
 
 
@@ -33,7 +33,8 @@ def find_project_resources(engine: Engine, project_root: Path) -> dict[str, list
 def remove_resources(engine: Engine, found: dict[str, list[dict[str, Any]]], *,
                      progress: Callable[[str], None]) -> dict[str, Any]:
     """Remove the containers, then the images (an image used by a container cannot go first)."""
-    from docker.errors import APIError, NotFound
+    errors = sdk_errors()
+
 
     api = engine.client.api
     removed: dict[str, list[str]] = {"containers": [], "images": []}
@@ -42,18 +43,18 @@ def remove_resources(engine: Engine, found: dict[str, list[dict[str, Any]]], *,
         try:
             api.remove_container(c["id"])
             removed["containers"].append(c["name"])
-        except NotFound:
+        except errors.NotFound:
             continue
-        except APIError as exc:
+        except errors.APIError as exc:
             failed.append(f"container {c['name']}: {exc.explanation}")
     for i in found["images"]:
         for ref in i["tags"] or [i["id"]]:
             try:
                 api.remove_image(ref)
                 removed["images"].append(ref)
-            except NotFound:
+            except errors.NotFound:
                 continue
-            except APIError as exc:
+            except errors.APIError as exc:
                 failed.append(f"image {ref}: {exc.explanation}")
     for problem in failed:
         progress(f"warning: could not remove {problem}")

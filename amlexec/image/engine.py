@@ -12,8 +12,10 @@ import http.client
 import json
 import os
 import socket
+import sys
 import urllib.parse
 from collections.abc import Callable
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import UnavailableError
@@ -42,15 +44,56 @@ def local_socket() -> str | None:
     return None
 
 
-def connect(*, timeout: float = 120.0) -> docker.DockerClient:
-    """A Docker SDK client from the environment (DOCKER_HOST...), checked with a ping."""
-    import docker
-    from docker.errors import DockerException
+def import_docker(*, ssh: bool = False) -> ModuleType:
+    """The `docker` package, imported without its SSH transport unless an SSH engine needs it.
 
+    `import docker` imports paramiko (and invoke) for `ssh://` engine URLs, about 0.1 s that every
+    local-engine command would pay for nothing. When the transport is not needed, its module is
+    masked during the import (the SDK treats it as optional); `ssh=True` later restores it in place.
+    """
+    if "docker" in sys.modules:
+        module = sys.modules["docker"]
+        if ssh:
+            _enable_ssh_transport()
+        return module
+    if ssh or os.environ.get("DOCKER_HOST", "").startswith("ssh://"):
+        import docker
+
+        return docker
+    masked = "docker.transport.sshconn"
+    sys.modules[masked] = None  # type: ignore[assignment]  # makes `import` of it raise ImportError
+    try:
+        import docker
+    finally:
+        if sys.modules.get(masked, ...) is None:
+            del sys.modules[masked]
+    return docker
+
+
+def sdk_errors() -> ModuleType:
+    """`docker.errors`; importing it directly would import the whole SDK the heavy way first."""
+    import_docker()
+    import docker.errors
+
+    return docker.errors
+
+
+def _enable_ssh_transport() -> None:
+    import docker.api.client
+    import docker.transport
+    from docker.transport.sshconn import SSHHTTPAdapter
+
+    docker.transport.SSHHTTPAdapter = SSHHTTPAdapter  # type: ignore[attr-defined]
+    docker.api.client.SSHHTTPAdapter = SSHHTTPAdapter  # type: ignore[attr-defined]
+
+
+def connect(*, timeout: float = 120.0) -> docker.DockerClient:
+    """A Docker SDK client from the environment (DOCKER_HOST...); asking the engine's API version
+    (which the SDK does on creation) doubles as the check that it is up."""
+    docker = import_docker()
     try:
         client = docker.from_env(timeout=int(timeout))
-        client.ping()
-    except DockerException as exc:
+    except docker.errors.DockerException as exc:
         raise engine_down(_short(exc), os.environ.get("DOCKER_HOST", DEFAULT_SOCKET)) from exc
     return client
 
@@ -131,11 +174,10 @@ class ClientLookup:
         self.client = client
 
     def image_id(self, ref: str) -> str | None:
-        from docker.errors import ImageNotFound, NotFound
-
+        errors = sdk_errors()
         try:
             return str(self.client.api.inspect_image(ref)["Id"])
-        except (ImageNotFound, NotFound):
+        except errors.NotFound:
             return None
 
 

@@ -19,7 +19,7 @@ from ..environment.wheels import download_wheels, host_pip, pip_download_argv, r
 from ..errors import EnvironmentBuildError, NotFoundError
 from . import probe
 from .build import build_image
-from .engine import Engine
+from .engine import Engine, sdk_errors
 from .tags import ImageName, environment_hash, environment_image, image_labels
 
 if TYPE_CHECKING:
@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 
 BOOTSTRAP_HINT = ("build one without a registry with `amlexec image bootstrap` and set "
                   "baseDockerImage: amlexec/base:bookworm in the target's .compute file")
+
+ONLINE_HINT = ("if the build could not reach the package index, build offline instead: the host downloads the "
+               "wheels (`--offline`, AMLEXEC_OFFLINE=1, or offlineBuild: true in the .compute file)")
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,7 @@ def ensure_environment_image(request: EnvironmentRequest, engine: Engine, *, pro
             image_id = build_image(
                 engine.client, context=context, repository=r.name.repository, tag=r.name.tag, log_path=log_path,
                 progress=progress, network_mode="none" if r.pip is not PipMode.online else None, live=live,
+                failure_hint=ONLINE_HINT if r.pip is PipMode.online else None,
             )
     prepared = result(image_id, True, log_path)
     progress(f"built {prepared.ref} in {prepared.seconds:.1f}s")
@@ -143,7 +147,8 @@ def _download(r: _Resolved, dest: Path, log_path: Path, progress: Callable[[str]
 
 def _pull(engine: Engine, image: str, progress: Callable[[str], None]) -> str:
     """Pull a base image the engine lacks (for users with a registry); a clear error without one."""
-    from docker.errors import APIError
+    errors = sdk_errors()
+
 
     progress(f"base image {image} is not on this Docker engine; pulling it...")
     repository, _, tag = image.rpartition(":") if ":" in image.split("/")[-1] else (image, "", "latest")
@@ -151,8 +156,8 @@ def _pull(engine: Engine, image: str, progress: Callable[[str], None]) -> str:
         for event in engine.client.api.pull(repository, tag=tag or "latest", stream=True, decode=True):
             if isinstance(event, dict) and event.get("error"):
                 raise EnvironmentBuildError(str(event["error"]))
-    except (APIError, EnvironmentBuildError) as exc:
-        reason = exc.explanation if isinstance(exc, APIError) else exc.message
+    except (errors.APIError, EnvironmentBuildError) as exc:
+        reason = exc.explanation if isinstance(exc, errors.APIError) else exc.message
         raise NotFoundError(f"base image {image} is not on this Docker engine, and pulling it failed: {reason}",
                             hint=BOOTSTRAP_HINT) from exc
     found = engine.image_id(image)

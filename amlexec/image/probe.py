@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from ..environment.wheels import TargetPython
 from ..errors import EnvironmentBuildError
 from ..fsutil import amlexec_home, atomic_write
+from .engine import sdk_errors
 
 if TYPE_CHECKING:
     import docker
@@ -109,19 +110,20 @@ def _probe(client: docker.DockerClient, image_id: str, *, image: str) -> PythonI
 
 def _run(client: docker.DockerClient, image_id: str, argv: list[str]) -> str | None:
     """The output of `argv` in a throwaway container, or None when the program does not exist there."""
-    from docker.errors import APIError
+    errors = sdk_errors()
+
 
     api = client.api
     try:
         container = api.create_container(image_id, entrypoint=argv[:1], command=argv[1:], network_disabled=True,
                                          labels={"amlexec": "1", "amlexec.probe": "1"})
-    except APIError as exc:
+    except errors.APIError as exc:
         raise EnvironmentBuildError(f"cannot start a container of {image_id[:19]}: {exc.explanation}") from exc
     cid = container["Id"]
     try:
         try:
             api.start(cid)
-        except APIError as exc:
+        except errors.APIError as exc:
             if "executable file not found" in str(exc.explanation) or "no such file" in str(exc.explanation):
                 return None
             raise EnvironmentBuildError(f"cannot run {argv[0]} in {image_id[:19]}: {exc.explanation}") from exc
@@ -135,5 +137,5 @@ def _run(client: docker.DockerClient, image_id: str, argv: list[str]) -> str | N
                                         f"{logs.strip()[-300:]}")
         return logs
     finally:
-        with contextlib.suppress(APIError):
+        with contextlib.suppress(errors.APIError):
             api.remove_container(cid, force=True)

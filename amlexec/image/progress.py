@@ -20,6 +20,12 @@ _STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
 # The classic builder's bookkeeping: kept in the build log, not worth the watcher's attention.
 _NOISE = re.compile(r"^\s*(---> [0-9a-f]{12}$|---> Running in |Removing intermediate container |Successfully built )")
 _ERASE_PREVIOUS = "\x1b[1A\x1b[2K"
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def strip_ansi(text: str) -> str:
+    """Builder output without terminal colour codes (the classic builder colours a step's stderr red)."""
+    return _ANSI.sub("", text)
 
 
 def live_terminal() -> bool:

@@ -77,7 +77,9 @@ def host_config_kwargs(plan: ContainerPlan) -> dict[str, Any]:
     """Keyword arguments for `APIClient.create_host_config`."""
     kwargs: dict[str, Any] = {"binds": plan.binds or None, "init": True}
     if plan.gpus:
-        from docker.types import DeviceRequest
+        from ..image.engine import import_docker
+
+        DeviceRequest = import_docker().types.DeviceRequest
 
         # What `docker run --gpus all` sends: every GPU, through the engine's NVIDIA runtime hook.
         kwargs["device_requests"] = [DeviceRequest(count=-1, capabilities=[["gpu"]])]

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 from ..config.compute import ComputeTarget
 from ..config.runconfig import RunConfig
 from ..errors import NotFoundError, UnavailableError, UsageError
-from ..image.engine import Engine
+from ..image.engine import Engine, sdk_errors
 from ..image.environment_image import EnvironmentRequest, PreparedImage, ensure_environment_image
 from ..image.tags import LABEL_RUN_ID, project_labels
 from ..project import Project
@@ -114,7 +114,8 @@ class DockerTarget:
         return folder
 
     def submit(self, spec: RunSpec, progress: Progress) -> DockerRun:
-        from docker.errors import APIError, ImageNotFound
+        errors = sdk_errors()
+
 
         if self._prepared is None:
             self.ensure_environment(spec, progress)
@@ -132,10 +133,10 @@ class DockerTarget:
         try:
             host_config = api.create_host_config(**host_config_kwargs(plan))
             cid = api.create_container(host_config=host_config, **create_kwargs(plan))["Id"]
-        except ImageNotFound as exc:
+        except errors.ImageNotFound as exc:
             raise NotFoundError(f"the environment image {prepared.ref} disappeared before the run started",
                                 hint="run `amlexec experiment prepare` again") from exc
-        except APIError as exc:
+        except errors.APIError as exc:
             raise UnavailableError(f"the Docker engine could not create the run's container: {exc.explanation}",
                                    hint="see `docker ps -a` for a container of the same name") from exc
         try:
@@ -145,9 +146,9 @@ class DockerTarget:
                 api.put_archive(cid, "/", tar)
             api.start(cid)
         except BaseException as exc:
-            with contextlib.suppress(APIError):
+            with contextlib.suppress(errors.APIError):
                 api.remove_container(cid, force=True)
-            if isinstance(exc, APIError):
+            if isinstance(exc, errors.APIError):
                 raise _start_error(exc, gpus=plan.gpus) from exc
             raise
         keep = bool(spec.options.get("keep_container"))

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import NotFoundError
-from ..image.engine import Engine, engine_down
+from ..image.engine import Engine, engine_down, sdk_errors
 from .base import DRIVER_LOG, METRICS_FILE, Sink
 from .container import METRICS_PATH, OUTPUTS_DIR, ChunkReader, extract_tree
 from .outputs import MAX_OUTPUT_FILE_BYTES, collect_outputs
@@ -58,14 +58,15 @@ class DockerRun:
         that would break on a quiet script, hence this reader: the SDK's request and multiplexed-frame
         parsing (an 8-byte header: stream id, 3 zero bytes, big-endian length), keeping the stream id.
         """
-        from docker.errors import NotFound
+        errors = sdk_errors()
+
 
         api = self._api
         try:
             response = api._get(api._url("/containers/{0}/logs", self.container_id),
                                 params={"stdout": 1, "stderr": 1, "follow": 1}, stream=True)
             api._raise_for_status(response)
-        except NotFound as exc:
+        except errors.NotFound as exc:
             raise NotFoundError(f"the run's container {self.container} is gone") from exc
         api._disable_socket_timeout(api._get_raw_response_socket(response))
         try:
@@ -104,22 +105,24 @@ class DockerRun:
 
     # -- lifetime -------------------------------------------------------------------------------------
     def _inspect(self) -> dict[str, Any] | None:
-        from docker.errors import NotFound
+        errors = sdk_errors()
+
 
         try:
             return self._api.inspect_container(self.container_id)
-        except NotFound:
+        except errors.NotFound:
             return None
 
     def wait(self) -> int:
-        from docker.errors import DockerException, NotFound
+        errors = sdk_errors()
+
 
         try:
             return int(self._api.wait(self.container_id)["StatusCode"])
-        except NotFound as exc:
+        except errors.NotFound as exc:
             raise NotFoundError(f"the run's container {self.container} disappeared while it ran",
                                 hint="something outside amlexec removed it (docker rm, a prune)") from exc
-        except DockerException as exc:
+        except errors.DockerException as exc:
             raise engine_down(exc) from exc
 
     def poll(self) -> int | None:
@@ -135,9 +138,10 @@ class DockerRun:
 
     def cancel(self) -> None:
         """Stop the container (SIGTERM, SIGKILL after the grace period); returns once it is stopped."""
-        from docker.errors import NotFound
+        errors = sdk_errors()
 
-        with contextlib.suppress(NotFound):
+
+        with contextlib.suppress(errors.NotFound):
             self._api.stop(self.container_id, timeout=STOP_GRACE_SECONDS)
             deadline = time.monotonic() + STOP_GRACE_SECONDS + 5
             while time.monotonic() < deadline and self.poll() is None:
@@ -157,11 +161,12 @@ class DockerRun:
 
     def _copy_out(self, path: str, dest: Path, name: str) -> list[str]:
         """Files of container `path` (a folder or one file, archived as `name`) into `dest`."""
-        from docker.errors import NotFound
+        errors = sdk_errors()
+
 
         try:
             chunks, _stat = self._api.get_archive(self.container_id, path)
-        except NotFound:
+        except errors.NotFound:
             return []  # the script wrote nothing there
         reader = ChunkReader(chunks)
         if name == METRICS_FILE:
@@ -171,11 +176,12 @@ class DockerRun:
         return extract_tree(reader, dest, strip=name, max_file_bytes=MAX_OUTPUT_FILE_BYTES)
 
     def cleanup(self) -> None:
-        from docker.errors import APIError
+        errors = sdk_errors()
+
 
         if self.keep:
             return
-        with contextlib.suppress(APIError):
+        with contextlib.suppress(errors.APIError):
             self._api.remove_container(self.container_id, force=True)
 
 
