@@ -36,8 +36,10 @@ def live_terminal() -> bool:
 class BuildDisplay:
     """Turns the builder's output lines into progress lines; keeps a tail for error messages."""
 
-    def __init__(self, progress: Callable[[str], None], *, live: bool | None = None, tail: int = 30) -> None:
+    def __init__(self, progress: Callable[[str], None], *, live: bool | None = None, tail: int = 30,
+                 repaint_interval: float = 0.1) -> None:
         self.progress = progress
+        self.repaint_interval = repaint_interval
         self.live = live_terminal() if live is None else live
         self.tail: deque[str] = deque(maxlen=tail)
         self.step = ""
@@ -64,7 +66,7 @@ class BuildDisplay:
             self.progress(f"    {text}")
             return
         now = time.monotonic()
-        if now - self._last_paint < 0.1:  # repainting faster than the eye helps only slows the build
+        if now - self._last_paint < self.repaint_interval:  # repainting faster than the eye helps only slows
             return
         self._last_paint = now
         width = max(20, shutil.get_terminal_size((100, 20)).columns - 12)
