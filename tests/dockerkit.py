@@ -138,6 +138,7 @@ class DockerProject:
     def cli(self, *args: str, timeout: float = 300, env: dict[str, str] | None = None,
             **popen: Any) -> subprocess.CompletedProcess[str]:
         """The amlexec command (the one installed next to this Python), run in the project."""
+        popen.setdefault("stdin", subprocess.DEVNULL)  # never a terminal: no prompt may wait for a person
         return subprocess.run([str(Path(sys.executable).with_name("amlexec")), *args], cwd=self.root,
                               capture_output=True, text=True, timeout=timeout,
                               env={**os.environ, **(env or {})}, **popen)
