@@ -84,6 +84,17 @@ class DockerTarget:
             log_dir=self.project.state_dir / "builds",
         )
 
+    def check(self, runconfig: RunConfig, conda_file: str | None, spark_file: str | None) -> None:
+        """Before a run is recorded: the framework and the dependency file must be usable here.
+
+        Needs no engine, so a broken dependency file fails the command without leaving a Failed run.
+        """
+        from ..environment.plan import plan_environment
+
+        _check_framework(runconfig)
+        request = self._request(runconfig, conda_file=conda_file, offline=False)
+        plan_environment(request.deps, display=request.deps_display, root=request.project_root)
+
     def prepare(self, runconfig: RunConfig, *, progress: Progress, conda_file: str | None = None,
                 offline: bool | None = None, force: bool = False) -> PreparedImage:
         """Find or build the run environment image (`experiment prepare`)."""

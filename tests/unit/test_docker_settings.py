@@ -137,3 +137,23 @@ def test_importing_the_docker_target_does_not_import_the_sdk():
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('docker', 'paramiko')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_check_validates_the_dependency_file_without_an_engine(tmp_path, monkeypatch):
+    from amlexec.errors import EnvironmentBuildError
+    from amlexec.project import Project
+    from amlexec.scaffold import scaffold
+    from amlexec.targets.docker import DockerTarget
+
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")  # any engine use would fail
+    scaffold(tmp_path / "p", base_image="amlexec/base:bookworm")
+    project = Project(tmp_path / "p")
+    target = DockerTarget(project.load_compute("docker"), project)
+    rc = project.load_runconfig("docker")
+    target.check(rc, None, None)
+    (project.root / "bad.yml").write_text("dependencies:\n  - python=3.11\n  - numpy\n")
+    with pytest.raises(EnvironmentBuildError, match="conda packages are not yet supported"):
+        target.check(rc, "bad.yml", None)
+    (project.config_dir / "spark.runconfig").write_text("Target: docker\nFramework: PySpark\n")
+    with pytest.raises(UsageError, match="Framework: PySpark"):
+        target.check(project.load_runconfig("spark"), None, None)
