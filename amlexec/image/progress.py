@@ -69,7 +69,7 @@ class BuildDisplay:
         if now - self._last_paint < self.repaint_interval:  # repainting faster than the eye helps only slows
             return
         self._last_paint = now
-        width = max(20, shutil.get_terminal_size((100, 20)).columns - 12)
+        width = max(20, shutil.get_terminal_size((100, 20)).columns - 13)  # one line, never wrapped
         status = f"    {now - self._step_started:5.1f}s  {text[:width]}"
         self.progress((_ERASE_PREVIOUS if self._status_shown else "") + status)
         self._status_shown = True
