@@ -156,8 +156,37 @@ class SubmitOutcome:
         return self.result.record
 
 
+@pytest.fixture(scope="session")
+def venv_layer_cache(docker_client: Any, base_image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One environment image kept for the whole session, so its venv layer stays in the build cache.
+
+    Removing a test project's images also prunes their untagged parent layers; without a survivor every
+    test would rebuild the venv layer (about 5 s).
+    """
+    from amlexec.preparation import PrepareRequest, prepare
+    from amlexec.project import Project
+    from amlexec.scaffold import scaffold
+
+    root = (tmp_path_factory.mktemp("cache") / "anchor").resolve()
+    scaffold(root, base_image=base_image)
+    saved = os.environ.get("AMLEXEC_HOME")
+    os.environ["AMLEXEC_HOME"] = str(root.parent / "home")  # the session outlives every test's own home
+    try:
+        image = prepare(Project(root), PrepareRequest(runconfig="docker"), progress=lambda _: None)["image"]
+    finally:
+        if saved is None:
+            os.environ.pop("AMLEXEC_HOME", None)
+        else:
+            os.environ["AMLEXEC_HOME"] = saved
+    try:
+        yield image
+    finally:
+        remove_project_resources(docker_client, root)
+
+
 @pytest.fixture()
-def docker_project(docker_client: Any, base_image: str, tmp_path: Path) -> Iterator[DockerProject]:
+def docker_project(docker_client: Any, venv_layer_cache: str, base_image: str,
+                   tmp_path: Path) -> Iterator[DockerProject]:
     from amlexec.scaffold import scaffold
 
     root = tmp_path / "proj"

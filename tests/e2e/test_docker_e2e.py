@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from dockerkit import base_image, docker_client, remove_project_resources  # noqa: F401  (fixtures)
+from dockerkit import base_image, docker_client, remove_project_resources, venv_layer_cache  # noqa: F401
 
 AMLEXEC = str(Path(sys.executable).with_name("amlexec"))
 
@@ -24,7 +24,7 @@ def run(cwd: Path, *args: str, env: dict[str, str] | None = None, timeout: float
 
 
 @pytest.fixture()
-def project(tmp_path, docker_client, base_image):
+def project(tmp_path, docker_client, base_image, venv_layer_cache):
     root = (tmp_path / "e2eproj").resolve()
     made = run(tmp_path, "init", str(root), "--base-image", base_image)
     assert made.returncode == 0, made.stderr

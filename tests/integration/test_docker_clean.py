@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import pytest
-from dockerkit import DockerProject, base_image, docker_client, docker_project, remove_project_resources  # noqa: F401
+from dockerkit import (  # noqa: F401  (fixtures)
+    DockerProject,
+    base_image,
+    docker_client,
+    docker_project,
+    remove_project_resources,
+    venv_layer_cache,
+)
 
 pytestmark = pytest.mark.docker
 
 
 @pytest.fixture()
-def other_project(docker_client, base_image, tmp_path):
+def other_project(docker_client, base_image, venv_layer_cache, tmp_path):
     from amlexec.scaffold import scaffold
 
     root = (tmp_path / "other" / "proj").resolve()

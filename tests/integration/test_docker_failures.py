@@ -8,7 +8,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from dockerkit import base_image, docker_client, docker_project  # noqa: F401  (fixtures)
+from dockerkit import base_image, docker_client, docker_project, venv_layer_cache  # noqa: F401  (fixtures)
 
 from amlexec.errors import ConfigError, EnvironmentBuildError, NotFoundError, UnavailableError, UsageError
 

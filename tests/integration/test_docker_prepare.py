@@ -7,7 +7,7 @@ import json
 import time
 
 import pytest
-from dockerkit import base_image, docker_client, docker_project  # noqa: F401  (fixtures)
+from dockerkit import base_image, docker_client, docker_project, venv_layer_cache  # noqa: F401  (fixtures)
 from wheelmaker import make_wheel
 
 pytestmark = pytest.mark.docker

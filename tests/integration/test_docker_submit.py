@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from dockerkit import base_image, docker_client, docker_project  # noqa: F401  (fixtures)
+from dockerkit import base_image, docker_client, docker_project, venv_layer_cache  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.docker
 
