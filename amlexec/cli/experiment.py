@@ -14,6 +14,20 @@ app = typer.Typer(no_args_is_help=True)
 
 _PASSTHROUGH = {"allow_extra_args": True, "ignore_unknown_options": True, "allow_interspersed_args": False}
 
+OfflineOpt = Annotated[bool | None, typer.Option(
+    "--offline/--online", help="Docker targets: build the environment with no network, from wheels this machine "
+    "downloads (default: AMLEXEC_OFFLINE, else offlineBuild in the .compute file, else online).")]
+
+
+def _target_options(*, offline: bool | None, keep_container: bool) -> dict:
+    """CLI switches for the target, carried to it in `RunSpec.options` (also into detached runs)."""
+    options: dict = {}
+    if offline is not None:
+        options["offline"] = offline
+    if keep_container:
+        options["keep_container"] = True
+    return options
+
 
 def _console_sink(json_mode: bool):
     out = sys.stderr.buffer if json_mode else sys.stdout.buffer
@@ -40,6 +54,9 @@ def submit(
                                                    help="Use this conda dependencies file.")] = None,
     spark_file: Annotated[str | None, typer.Option("--spark-dependencies", "-s",
                                                    help="Use this spark dependencies file.")] = None,
+    offline: OfflineOpt = None,
+    keep_container: Annotated[bool, typer.Option(
+        "--keep-container", help="Docker targets: keep the run's container afterwards, for debugging.")] = False,
     output: OutputOpt = OutputFormat.table,
     query: QueryOpt = None,
 ) -> None:
@@ -56,7 +73,7 @@ def submit(
     words = list(script_and_args or [])
     request = SubmitRequest(runconfig=run_configuration, script=words[0] if words else None,
                             args=tuple(words[1:]), target=target, conda_file=conda_file, spark_file=spark_file,
-                            detach=detach)
+                            detach=detach, options=_target_options(offline=offline, keep_container=keep_container))
     project = project_here()
     announce = progress if json_mode else (lambda line: typer.echo(line))
     result = do_submit(project, request, sink=_console_sink(json_mode), progress=progress, announce=announce)
@@ -108,3 +125,60 @@ def return_outputs(run: RunIdOpt) -> None:
     store, record = get_run(project, run)
     count = copy_outputs(store, record, project.root / "outputs")
     progress(f"copied {count} file(s) from run {run} into {project.root / 'outputs'}")
+
+
+@app.command("prepare")
+def prepare(
+    run_configuration: Annotated[str, typer.Option("--run-configuration", "-c",
+                                                   help="Run configuration name (aml_config/<name>.runconfig).")],
+    target: Annotated[str | None, typer.Option("--target", "-t", help="Override the runconfig's Target.")] = None,
+    conda_file: Annotated[str | None, typer.Option("--conda-dependencies", "-d",
+                                                   help="Use this conda dependencies file.")] = None,
+    offline: OfflineOpt = None,
+    force: Annotated[bool, typer.Option("--force", help="Rebuild even when the image exists.")] = False,
+    output: OutputOpt = OutputFormat.table,
+    query: QueryOpt = None,
+) -> None:
+    """Build the run environment (a Docker image) of a run configuration's target ahead of runs.
+
+    The image is tagged by a hash of the base image and the dependency file's meaning: with no change,
+    nothing is built.
+    """
+    from ..preparation import PrepareRequest
+    from ..preparation import prepare as do_prepare
+
+    result = do_prepare(project_here(), PrepareRequest(runconfig=run_configuration, target=target,
+                                                      conda_file=conda_file, offline=offline, force=force),
+                        progress=progress)
+    show("experiment prepare", result, output, query)
+
+
+@app.command("clean")
+def clean(
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Remove without asking.")] = False,
+    output: OutputOpt = OutputFormat.table,
+    query: QueryOpt = None,
+) -> None:
+    """Remove the Docker images and stopped containers amlexec made for this project (only those)."""
+    from ..preparation import clean as do_clean
+    from ..preparation import clean_candidates
+
+    project = project_here()
+    found = clean_candidates(project)
+    if not found["containers"] and not found["images"]:
+        progress("nothing to clean: no amlexec images or stopped containers for this project")
+        show("experiment clean", {"removed": {"containers": [], "images": []}, "failed": []}, output, query)
+        return
+    for c in found["containers"]:
+        progress(f"container {c['name']} ({c['status']})")
+    for i in found["images"]:
+        progress(f"image {', '.join(i['tags']) or i['id']} ({i['size_mb']} MB)")
+    if not yes:
+        if not sys.stdin.isatty():
+            from ..errors import UsageError
+
+            raise UsageError("experiment clean needs confirmation", hint="pass --yes to remove them without asking")
+        if not typer.confirm("Remove these?", default=False, err=True):
+            progress("nothing removed")
+            raise typer.Exit(1)
+    show("experiment clean", do_clean(project, found, progress=progress), output, query)

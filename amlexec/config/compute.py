@@ -53,6 +53,9 @@ class ComputeTarget:
     private_key_passphrase: str | None = key("privateKeyPassphrase")
     shared_volumes: bool = key("sharedVolumes", BOOL, default=False)
     nvidia_docker: bool = key("nvidiaDocker", BOOL, default=False)
+    # amlexec's own key (docs/docker.md): build Docker environments with no network, from wheels the host
+    # downloads. Overridden by `--offline/--online` and AMLEXEC_OFFLINE.
+    offline_build: bool = key("offlineBuild", BOOL, default=False)
     native_shared_directory: str | None = key("nativeSharedDirectory")
     user_managed_environment: bool = key("userManagedEnvironment", BOOL, default=False)
     python_location: str | None = key("pythonLocation")
@@ -118,7 +121,8 @@ def render_compute(target: ComputeTarget) -> str:
     data = schema.to_mapping(target, order=KEY_ORDER)
     data["type"] = target.raw_type or target.type
     # Like Workbench's attach, leave out unset keys and defaults the file did not spell out.
-    defaults = {"sharedVolumes": False, "nvidiaDocker": False, "userManagedEnvironment": False}
+    defaults = {"sharedVolumes": False, "nvidiaDocker": False, "userManagedEnvironment": False,
+                "offlineBuild": False}
     data = {k: v for k, v in data.items()
             if v is not None and (k in target.present or k not in defaults or v != defaults[k])}
     return dump_mapping(data)

@@ -92,6 +92,7 @@ class Target(Protocol):
 
 _REGISTRY: dict[str, str] = {
     "local": "amlexec.targets.local:LocalTarget",
+    "docker": "amlexec.targets.docker:DockerTarget",
     "remote": "amlexec.targets.remote:RemoteTarget",
 }
 

@@ -1,0 +1,212 @@
+"""Talking to a Docker engine: a lazily connected SDK client, plus a cheap image lookup.
+
+`import docker` costs about 0.2 s (it pulls in requests and paramiko), more than the whole budget of a
+no-change `experiment prepare`. Asking a local engine whether an image exists is one HTTP request on its
+unix socket, so `SocketLookup` does that with the standard library; everything else (builds, containers)
+goes through the Docker SDK, imported only when it is needed.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import sys
+import urllib.parse
+from collections.abc import Callable
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ..errors import UnavailableError
+
+if TYPE_CHECKING:
+    import docker
+
+DEFAULT_SOCKET = "/var/run/docker.sock"
+CONNECT_TIMEOUT = 10.0
+START_HINT = ("start the Docker engine (`sudo systemctl start docker`, or `sudo dockerd &`), "
+              "or set DOCKER_HOST to one that runs; `docker info` should work")
+
+
+def engine_down(detail: object, where: str = "") -> UnavailableError:
+    place = f" at {where}" if where else ""
+    return UnavailableError(f"cannot reach the Docker engine{place}: {detail}", hint=START_HINT)
+
+
+def local_socket() -> str | None:
+    """The engine's unix socket path when DOCKER_HOST names one (or is unset), else None."""
+    host = os.environ.get("DOCKER_HOST", "")
+    if not host:
+        return DEFAULT_SOCKET
+    if host.startswith("unix://"):
+        return host[len("unix://"):]
+    return None
+
+
+def import_docker(*, ssh: bool = False) -> ModuleType:
+    """The `docker` package, imported without its SSH transport unless an SSH engine needs it.
+
+    `import docker` imports paramiko (and invoke) for `ssh://` engine URLs, about 0.1 s that every
+    local-engine command would pay for nothing. When the transport is not needed, its module is
+    masked during the import (the SDK treats it as optional); `ssh=True` later restores it in place.
+    """
+    if "docker" in sys.modules:
+        module = sys.modules["docker"]
+        if ssh:
+            _enable_ssh_transport()
+        return module
+    if ssh or os.environ.get("DOCKER_HOST", "").startswith("ssh://"):
+        import docker
+
+        return docker
+    masked = "docker.transport.sshconn"
+    sys.modules[masked] = None  # type: ignore[assignment]  # makes `import` of it raise ImportError
+    try:
+        import docker
+    finally:
+        if sys.modules.get(masked, ...) is None:
+            del sys.modules[masked]
+    return docker
+
+
+def sdk_errors() -> ModuleType:
+    """`docker.errors`; importing it directly would import the whole SDK the heavy way first."""
+    import_docker()
+    import docker.errors
+
+    return docker.errors
+
+
+def _enable_ssh_transport() -> None:
+    import docker.api.client
+    import docker.transport
+    from docker.transport.sshconn import SSHHTTPAdapter
+
+    docker.transport.SSHHTTPAdapter = SSHHTTPAdapter  # type: ignore[attr-defined]
+    docker.api.client.SSHHTTPAdapter = SSHHTTPAdapter  # type: ignore[attr-defined]
+
+
+def connect(*, timeout: float = 120.0) -> docker.DockerClient:
+    """A Docker SDK client from the environment (DOCKER_HOST...); asking the engine's API version
+    (which the SDK does on creation) doubles as the check that it is up."""
+    docker = import_docker()
+    try:
+        client = docker.from_env(timeout=int(timeout))
+    except docker.errors.DockerException as exc:
+        raise engine_down(_short(exc), os.environ.get("DOCKER_HOST", DEFAULT_SOCKET)) from exc
+    return client
+
+
+_REASONS = {
+    "FileNotFoundError": "no engine is listening (its socket does not exist)",
+    "ConnectionRefusedError": "connection refused (the engine is not running)",
+    "PermissionError": "permission denied on the engine's socket (add yourself to the docker group)",
+}
+
+
+def _short(exc: BaseException) -> str:
+    """The reason a connection failed, without the layers of wrapping requests adds around it."""
+    name = type(exc).__name__
+    if name in _REASONS:
+        return _REASONS[name]
+    text = str(exc)
+    for marker, reason in _REASONS.items():
+        if marker in text:
+            return reason
+    return text.splitlines()[0] if text else name
+
+
+class ImageLookup(Protocol):
+    def image_id(self, ref: str) -> str | None:
+        """The id of image `ref` on the engine, or None when it has no such image."""
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self._path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        sock.connect(self._path)
+        self.sock = sock
+
+
+class SocketLookup:
+    """Image lookups over a local engine's unix socket, one short request each, no SDK."""
+
+    def __init__(self, path: str, *, timeout: float = CONNECT_TIMEOUT) -> None:
+        self.path = path
+        self.timeout = timeout
+
+    def _get(self, url: str) -> tuple[int, Any]:
+        conn = _UnixConnection(self.path, self.timeout)
+        try:
+            conn.request("GET", url)
+            resp = conn.getresponse()
+            body = resp.read()
+        except OSError as exc:
+            raise engine_down(_short(exc), f"unix://{self.path}") from exc
+        finally:
+            conn.close()
+        try:
+            return resp.status, json.loads(body) if body else None
+        except ValueError:
+            return resp.status, None
+
+    def image_id(self, ref: str) -> str | None:
+        status, body = self._get(f"/images/{urllib.parse.quote(ref, safe='')}/json")
+        if status == 404:
+            return None
+        if status != 200 or not isinstance(body, dict):
+            message = body.get("message") if isinstance(body, dict) else None
+            raise UnavailableError(f"the Docker engine answered {status} for image {ref}: {message}",
+                                   hint=START_HINT)
+        return str(body["Id"])
+
+
+class ClientLookup:
+    """Image lookups through an SDK client (any engine the SDK can reach, remote ones included)."""
+
+    def __init__(self, client: docker.DockerClient) -> None:
+        self.client = client
+
+    def image_id(self, ref: str) -> str | None:
+        errors = sdk_errors()
+        try:
+            return str(self.client.api.inspect_image(ref)["Id"])
+        except errors.NotFound:
+            return None
+
+
+class Engine:
+    """One Docker engine: a lookup that is cheap, and an SDK client made on first use."""
+
+    def __init__(self, client_factory: Callable[[], docker.DockerClient], *,
+                 lookup: ImageLookup | None = None, name: str = "local") -> None:
+        self._factory = client_factory
+        self._client: docker.DockerClient | None = None
+        self._lookup = lookup
+        self.name = name
+
+    @classmethod
+    def local(cls) -> Engine:
+        """The engine DOCKER_HOST names (the local socket by default)."""
+        path = local_socket()
+        return cls(connect, lookup=SocketLookup(path) if path else None)
+
+    @classmethod
+    def from_client(cls, client: docker.DockerClient, *, name: str = "remote") -> Engine:
+        return cls(lambda: client, name=name)
+
+    @property
+    def client(self) -> docker.DockerClient:
+        if self._client is None:
+            self._client = self._factory()
+        return self._client
+
+    def image_id(self, ref: str) -> str | None:
+        lookup = self._lookup or ClientLookup(self.client)
+        return lookup.image_id(ref)

@@ -1,0 +1,80 @@
+"""Content-hash names for environment images, and the labels that find them again.
+
+An environment image's tag is a hash of everything that defines it: the base image's id (so rebuilding
+the base invalidates it), the dependency file's meaning, the local wheels' contents, how pip installs
+(online/offline), and amlexec's image recipe. Equal inputs give the same tag, so a prepare with no
+change finds the image and builds nothing. Images live in one repository per project folder (its name
+plus a hash of its path, since two folders may share a name), so cleaning one project never removes an
+image another project uses; identical layers are still shared on disk and in the build cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..environment.dockerfile import RECIPE_VERSION, PipMode, render_dockerfile
+from ..environment.plan import EnvironmentPlan
+
+ENV_REPOSITORY_PREFIX = "amlexec-env"
+LABEL = "amlexec"
+LABEL_PROJECT = "amlexec.project"
+LABEL_PROJECT_ROOT = "amlexec.project_root"
+LABEL_ENVIRONMENT = "amlexec.environment"
+LABEL_RUN_ID = "amlexec.run_id"
+HASH_LENGTH = 20
+
+
+@dataclass(frozen=True)
+class ImageName:
+    repository: str
+    tag: str
+
+    @property
+    def ref(self) -> str:
+        return f"{self.repository}:{self.tag}"
+
+
+def slug(name: str) -> str:
+    """A project name as a Docker repository path component: [a-z0-9] runs joined by '-', '_' or '.'."""
+    text = re.sub(r"[^a-z0-9._-]+", "-", name.lower())
+    text = re.sub(r"[._-]{2,}", "-", text).strip("._-")
+    return text[:64].rstrip("._-") or "project"
+
+
+def environment_hash(*, base_id: str, interpreter: str, plan: EnvironmentPlan, pip: PipMode) -> str:
+    recipe = render_dockerfile_template_digest()
+    meaning = {
+        "recipe": RECIPE_VERSION, "template": recipe, "base": base_id, "interpreter": interpreter,
+        "pip": pip.value, **plan.digest_inputs(),
+    }
+    return hashlib.sha256(json.dumps(meaning, sort_keys=True).encode()).hexdigest()[:HASH_LENGTH]
+
+
+def render_dockerfile_template_digest() -> str:
+    """A digest of the Dockerfile text for fixed inputs, so editing the recipe changes every tag even if
+    someone forgets to bump RECIPE_VERSION."""
+    from ..environment.dockerfile import Recipe
+
+    text = "".join(render_dockerfile(Recipe(base="B", interpreter="I", pip=mode)) for mode in PipMode)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def environment_repository(project_name: str, project_root: Path) -> str:
+    where = hashlib.sha256(str(project_root).encode()).hexdigest()[:8]
+    return f"{ENV_REPOSITORY_PREFIX}/{slug(project_name)}-{where}"
+
+
+def environment_image(project_name: str, project_root: Path, env_hash: str) -> ImageName:
+    return ImageName(environment_repository(project_name, project_root), env_hash)
+
+
+def project_labels(project_name: str, project_root: Path) -> dict[str, str]:
+    return {LABEL: "1", LABEL_PROJECT: project_name, LABEL_PROJECT_ROOT: str(project_root)}
+
+
+def image_labels(project_name: str, project_root: Path, env_hash: str) -> dict[str, str]:
+    return {**project_labels(project_name, project_root), LABEL_ENVIRONMENT: env_hash}

@@ -1,0 +1,49 @@
+"""`experiment prepare` and `experiment clean`: a target's run environment, made ahead of runs or removed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import UsageError
+from .project import Project
+from .targets.base import Progress, target_for
+
+
+@dataclass(frozen=True)
+class PrepareRequest:
+    runconfig: str
+    target: str | None = None
+    conda_file: str | None = None
+    offline: bool | None = None  # None: the target's setting (AMLEXEC_OFFLINE, the .compute file)
+    force: bool = False
+
+
+def prepare(project: Project, req: PrepareRequest, *, progress: Progress) -> dict[str, Any]:
+    """Build (or find) the environment of the runconfig's target; a summary of what was done."""
+    rc = project.load_runconfig(req.runconfig)
+    compute = project.load_compute(req.target or rc.target_name)
+    target = target_for(compute, project)
+    do_prepare = getattr(target, "prepare", None)
+    if do_prepare is None:
+        raise UsageError(
+            f"target '{compute.name}' (type {compute.type}) has no environment to prepare",
+            hint="the local target runs with the packages of its pythonLocation; install them there",
+        )
+    prepared = do_prepare(rc, progress=progress, conda_file=req.conda_file, offline=req.offline, force=req.force)
+    return {"target": compute.name, "runconfig": rc.name, **prepared.summary()}
+
+
+def clean_candidates(project: Project) -> dict[str, list[dict[str, Any]]]:
+    """The images and stopped containers amlexec made for this project on the local Docker engine."""
+    from .image.cleanup import find_project_resources
+    from .image.engine import Engine
+
+    return find_project_resources(Engine.local(), project.root)
+
+
+def clean(project: Project, candidates: dict[str, list[dict[str, Any]]], *, progress: Progress) -> dict[str, Any]:
+    from .image.cleanup import remove_resources
+    from .image.engine import Engine
+
+    return remove_resources(Engine.local(), candidates, progress=progress)

@@ -1,0 +1,191 @@
+"""The `docker` target (Workbench's `localdocker` too): runs in a container of the prepared environment image.
+
+The environment image comes from `image.environment_image` (content-hash tagged, built by `prepare` or
+at submit when `PrepareEnvironment: true`). Each run gets its own container, named after the run id,
+with a fresh copy of the project snapshot (or the snapshot mounted, with `sharedVolumes: true`).
+The container outlives the amlexec process that started it, so a detached run's handle can be restored
+by any later amlexec process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, ClassVar
+
+from ..config.compute import ComputeTarget
+from ..config.runconfig import RunConfig
+from ..errors import NotFoundError, UnavailableError, UsageError
+from ..image.engine import Engine, sdk_errors
+from ..image.environment_image import EnvironmentRequest, PreparedImage, ensure_environment_image
+from ..image.tags import LABEL_RUN_ID, project_labels
+from ..project import Project
+from ..runlog import ControlLog
+from ..runtime import runtime_files
+from .base import CONTROL_LOG, Progress, RunSpec
+from .container import create_kwargs, host_config_kwargs, plan_container, write_run_tar
+from .docker_run import DockerRun
+
+OFFLINE_ENV = "AMLEXEC_OFFLINE"
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def offline_setting(flag: bool | None, compute: ComputeTarget) -> bool:
+    """`--offline/--online` wins, then AMLEXEC_OFFLINE, then `offlineBuild` in the .compute file."""
+    if flag is not None:
+        return flag
+    value = os.environ.get(OFFLINE_ENV)
+    if value is not None:
+        text = value.strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise UsageError(f"{OFFLINE_ENV}={value!r} is not a yes/no value", hint=f"use {OFFLINE_ENV}=1 or 0")
+    return compute.offline_build
+
+
+class DockerTarget:
+    type: ClassVar[str] = "docker"
+    independent_runs: ClassVar[bool] = True
+
+    def __init__(self, compute: ComputeTarget, project: Project) -> None:
+        self.compute = compute
+        self.project = project
+        self._engine: Engine | None = None
+        self._prepared: PreparedImage | None = None
+
+    # -- the engine and the environment image ---------------------------------------------------------
+    def make_engine(self) -> Engine:
+        """The engine this target runs on; a remote target returns its host's."""
+        return Engine.local()
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = self.make_engine()
+        return self._engine
+
+    @property
+    def base_image(self) -> str:
+        from ..config.compute import DEFAULT_BASE_IMAGE
+
+        return self.compute.base_docker_image or DEFAULT_BASE_IMAGE
+
+    def _request(self, runconfig: RunConfig, *, conda_file: str | None, offline: bool | None) -> EnvironmentRequest:
+        path = self.project.resolve_file(conda_file or runconfig.conda_dependencies_file)
+        deps = self.project.load_conda(runconfig, conda_file)
+        return EnvironmentRequest(
+            project_name=self.project.name, project_root=self.project.root, base_image=self.base_image,
+            deps=deps, deps_display=self.project.display(path), offline=offline_setting(offline, self.compute),
+            log_dir=self.project.state_dir / "builds",
+        )
+
+    def check(self, runconfig: RunConfig, conda_file: str | None, spark_file: str | None) -> None:
+        """Before a run is recorded: the framework and the dependency file must be usable here.
+
+        Needs no engine, so a broken dependency file fails the command without leaving a Failed run.
+        """
+        from ..environment.plan import plan_environment
+
+        _check_framework(runconfig)
+        request = self._request(runconfig, conda_file=conda_file, offline=False)
+        plan_environment(request.deps, display=request.deps_display, root=request.project_root)
+
+    def prepare(self, runconfig: RunConfig, *, progress: Progress, conda_file: str | None = None,
+                offline: bool | None = None, force: bool = False) -> PreparedImage:
+        """Find or build the run environment image (`experiment prepare`)."""
+        _check_framework(runconfig)
+        request = self._request(runconfig, conda_file=conda_file, offline=offline)
+        return ensure_environment_image(request, self.engine, progress=progress, force=force)
+
+    def ensure_environment(self, spec: RunSpec, progress: Progress) -> None:
+        """Before a submit: the image must exist; it is built only when `PrepareEnvironment` allows."""
+        rc = spec.runconfig
+        _check_framework(rc)
+        request = self._request(rc, conda_file=spec.conda_file, offline=spec.options.get("offline"))
+        hint = (f"build it with `amlexec experiment prepare -c {rc.name}`, or set PrepareEnvironment: true in "
+                f"{rc.file_name} to build it at submit")
+        prepared = ensure_environment_image(request, self.engine, progress=progress,
+                                            build=rc.prepare_environment, missing_hint=hint)
+        how = f"built in {prepared.seconds:.1f}s, log {prepared.log_path}" if prepared.built else "already built"
+        ControlLog(spec.run_dir / CONTROL_LOG).write(f"environment image: {prepared.ref} ({how})")
+        self._prepared = prepared
+
+    # -- runs -----------------------------------------------------------------------------------------
+    def shared_directory(self) -> Path | None:
+        """The host folder mounted at /azureml-share/: only with sharedVolumes, as on Workbench."""
+        if not (self.compute.shared_volumes and self.compute.native_shared_directory):
+            return None
+        folder = Path(os.path.expanduser(self.compute.native_shared_directory)) / self.project.name
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def submit(self, spec: RunSpec, progress: Progress) -> DockerRun:
+        errors = sdk_errors()
+
+
+        if self._prepared is None:
+            self.ensure_environment(spec, progress)
+        assert self._prepared is not None
+        prepared = self._prepared
+        labels = {**project_labels(self.project.name, self.project.root), LABEL_RUN_ID: spec.run_id}
+        plan = plan_container(
+            run_id=spec.run_id, image=prepared.image_id, python=prepared.python, argv=spec.argv, env=spec.env,
+            labels=labels, workdir=spec.workdir, shared_volumes=self.compute.shared_volumes,
+            shared_dir=self.shared_directory(), gpus=self.compute.nvidia_docker,
+        )
+        if plan.binds:
+            (spec.workdir / "outputs").mkdir(exist_ok=True)
+        api = self.engine.client.api
+        try:
+            host_config = api.create_host_config(**host_config_kwargs(plan))
+            cid = api.create_container(host_config=host_config, **create_kwargs(plan))["Id"]
+        except errors.ImageNotFound as exc:
+            raise NotFoundError(f"the environment image {prepared.ref} disappeared before the run started",
+                                hint="run `amlexec experiment prepare` again") from exc
+        except errors.APIError as exc:
+            raise UnavailableError(f"the Docker engine could not create the run's container: {exc.explanation}",
+                                   hint="see `docker ps -a` for a container of the same name") from exc
+        try:
+            with tempfile.TemporaryFile() as tar:
+                write_run_tar(tar, runtime=runtime_files(), snapshot=spec.workdir if plan.copy_snapshot else None)
+                tar.seek(0)
+                api.put_archive(cid, "/", tar)
+            api.start(cid)
+        except BaseException as exc:
+            with contextlib.suppress(errors.APIError):
+                api.remove_container(cid, force=True)
+            if isinstance(exc, errors.APIError):
+                raise _start_error(exc, gpus=plan.gpus) from exc
+            raise
+        keep = bool(spec.options.get("keep_container"))
+        if keep:
+            progress(f"the container {plan.name} is kept after the run (--keep-container); "
+                     f"remove it with `docker rm {plan.name}`")
+        return DockerRun(engine=self.engine, container=plan.name, container_id=cid, run_dir=spec.run_dir,
+                         workdir=spec.workdir, keep=keep, mounted=not plan.copy_snapshot)
+
+    def restore(self, state: dict[str, Any]) -> DockerRun:
+        return DockerRun.from_state(self.engine, state)
+
+
+def _check_framework(rc: RunConfig) -> None:
+    if rc.is_pyspark:
+        raise UsageError(
+            f"{rc.file_name} uses Framework: PySpark, which Docker targets do not run yet",
+            hint=f"set Framework: Python in {rc.file_name} (Workbench's docker-python configuration)",
+        )
+
+
+def _start_error(exc: Any, *, gpus: bool) -> UnavailableError:
+    text = str(exc.explanation or exc)
+    if gpus and ("gpu" in text.lower() or "device driver" in text.lower()):
+        return UnavailableError(
+            f"nvidiaDocker: true asks for GPUs, but this Docker engine cannot provide them: {text}",
+            hint="install the NVIDIA Container Toolkit on the Docker host, or set nvidiaDocker: false",
+        )
+    return UnavailableError(f"the Docker engine could not start the run's container: {text}")

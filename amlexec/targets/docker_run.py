@@ -1,0 +1,199 @@
+"""A run in a container on a Docker engine: stream, wait, cancel, collect and clean up.
+
+Everything is addressed by container name/id, so a handle restored from run history in another amlexec
+process (`experiment cancel`, `history logs --follow`, a refresh) works on the same container.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import struct
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ..errors import NotFoundError
+from ..image.engine import Engine, engine_down, sdk_errors
+from .base import DRIVER_LOG, METRICS_FILE, Sink
+from .container import METRICS_PATH, OUTPUTS_DIR, ChunkReader, extract_tree
+from .outputs import MAX_OUTPUT_FILE_BYTES, collect_outputs
+
+STOP_GRACE_SECONDS = 10
+_STREAMS = {1: "stdout", 2: "stderr"}
+
+
+class DockerRun:
+    def __init__(self, *, engine: Engine, container: str, container_id: str, run_dir: Path, workdir: Path,
+                 keep: bool, mounted: bool) -> None:
+        self.engine = engine
+        self.container = container
+        self.container_id = container_id
+        self.run_dir = run_dir
+        self.workdir = workdir
+        self.keep = keep
+        self.mounted = mounted
+
+    @classmethod
+    def from_state(cls, engine: Engine, state: dict[str, Any]) -> DockerRun:
+        return cls(engine=engine, container=state["container"], container_id=state["container_id"],
+                   run_dir=Path(state["run_dir"]), workdir=Path(state["workdir"]), keep=bool(state.get("keep")),
+                   mounted=bool(state.get("mounted")))
+
+    def state(self) -> dict[str, Any]:
+        return {"container": self.container, "container_id": self.container_id, "run_dir": str(self.run_dir),
+                "workdir": str(self.workdir), "keep": self.keep, "mounted": self.mounted}
+
+    @property
+    def _api(self) -> Any:
+        return self.engine.client.api
+
+    # -- output ---------------------------------------------------------------------------------------
+    def _frames(self) -> Iterator[tuple[str, bytes]]:
+        """(stream name, bytes) from the container's start until it ends, stdout and stderr kept apart.
+
+        The logs endpoint (with follow) replays what was written before we asked, so nothing is lost
+        between `start` and this call, and it works on a container that already ended. The SDK's own
+        `logs()` drops which stream a frame came from, and its `attach()` keeps a 2-minute socket timeout
+        that would break on a quiet script, hence this reader: the SDK's request and multiplexed-frame
+        parsing (an 8-byte header: stream id, 3 zero bytes, big-endian length), keeping the stream id.
+        """
+        errors = sdk_errors()
+
+
+        api = self._api
+        try:
+            response = api._get(api._url("/containers/{0}/logs", self.container_id),
+                                params={"stdout": 1, "stderr": 1, "follow": 1}, stream=True)
+            api._raise_for_status(response)
+        except errors.NotFound as exc:
+            raise NotFoundError(f"the run's container {self.container} is gone") from exc
+        api._disable_socket_timeout(api._get_raw_response_socket(response))
+        try:
+            while True:
+                header = response.raw.read(8)
+                if len(header) < 8:
+                    return
+                stream_id, length = struct.unpack(">BxxxL", header)
+                data = response.raw.read(length) if length else b""
+                if length and not data:
+                    return
+                if data:
+                    yield _STREAMS.get(stream_id, "stdout"), data
+        finally:
+            response.close()
+
+    def stream(self, sink: Sink) -> None:
+        with open(self.run_dir / DRIVER_LOG, "ab") as log:
+            for name, data in self._frames():
+                log.write(data)
+                log.flush()
+                sink(name, data)
+
+    def reattach_stream(self, sink: Sink, offset: int) -> None:
+        """`history logs --follow` after the supervising amlexec died: skip what the driver log already has."""
+        skip = offset
+        with contextlib.suppress(NotFoundError), open(self.run_dir / DRIVER_LOG, "ab") as log:
+            for name, data in self._frames():
+                if skip >= len(data):
+                    skip -= len(data)
+                    continue
+                data, skip = data[skip:], 0
+                log.write(data)
+                log.flush()
+                sink(name, data)
+
+    # -- lifetime -------------------------------------------------------------------------------------
+    def _inspect(self) -> dict[str, Any] | None:
+        errors = sdk_errors()
+
+
+        try:
+            return self._api.inspect_container(self.container_id)
+        except errors.NotFound:
+            return None
+
+    def wait(self) -> int:
+        errors = sdk_errors()
+
+
+        try:
+            return int(self._api.wait(self.container_id)["StatusCode"])
+        except errors.NotFound as exc:
+            raise NotFoundError(f"the run's container {self.container} disappeared while it ran",
+                                hint="something outside amlexec removed it (docker rm, a prune)") from exc
+        except errors.DockerException as exc:
+            raise engine_down(exc) from exc
+
+    def poll(self) -> int | None:
+        info = self._inspect()
+        if info is None:
+            return -1  # gone: its exit code went with it
+        state = info.get("State") or {}
+        if state.get("Running") or state.get("Restarting"):
+            return None
+        if state.get("Status") == "created":
+            return -1  # never started
+        return int(state.get("ExitCode", -1))
+
+    def cancel(self) -> None:
+        """Stop the container (SIGTERM, SIGKILL after the grace period); returns once it is stopped."""
+        errors = sdk_errors()
+
+
+        with contextlib.suppress(errors.NotFound):
+            self._api.stop(self.container_id, timeout=STOP_GRACE_SECONDS)
+            deadline = time.monotonic() + STOP_GRACE_SECONDS + 5
+            while time.monotonic() < deadline and self.poll() is None:
+                time.sleep(0.05)
+
+    def collect(self, run_dir: Path) -> list[str]:
+        """outputs/ and the metrics file, copied out of the container (which may have ended)."""
+        if self._inspect() is None:
+            return [f"the container {self.container} is gone, so its outputs/ and metrics could not be collected"]
+        warnings: list[str] = []
+        if self.mounted:
+            warnings += collect_outputs(self.workdir / "outputs", run_dir / "outputs")
+        else:
+            warnings += self._copy_out(OUTPUTS_DIR, run_dir / "outputs", "outputs")
+        warnings += self._copy_out(METRICS_PATH, run_dir, METRICS_FILE)
+        return warnings
+
+    def _copy_out(self, path: str, dest: Path, name: str) -> list[str]:
+        """Files of container `path` (a folder or one file, archived as `name`) into `dest`."""
+        errors = sdk_errors()
+
+
+        try:
+            chunks, _stat = self._api.get_archive(self.container_id, path)
+        except errors.NotFound:
+            return []  # the script wrote nothing there
+        reader = ChunkReader(chunks)
+        if name == METRICS_FILE:
+            # A single file archives as the member `metrics.jsonl`; take it as the folder's only entry.
+            _extract_single(reader, dest / name)
+            return []
+        return extract_tree(reader, dest, strip=name, max_file_bytes=MAX_OUTPUT_FILE_BYTES)
+
+    def cleanup(self) -> None:
+        errors = sdk_errors()
+
+
+        if self.keep:
+            return
+        with contextlib.suppress(errors.APIError):
+            self._api.remove_container(self.container_id, force=True)
+
+
+def _extract_single(reader: ChunkReader, target: Path) -> None:
+    import tarfile
+
+    with tarfile.open(fileobj=reader, mode="r|") as tar:
+        for member in tar:
+            if member.isfile():
+                source = tar.extractfile(member)
+                assert source is not None
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with open(target, "wb") as fh:  # collected once per run; a second collect replaces it
+                    fh.write(source.read())
+                return

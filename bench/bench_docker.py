@@ -1,0 +1,105 @@
+"""Docker target: a no-op script through amlexec against a bare `docker run`, on the same image.
+
+    flock /tmp/amlexec-docker.lock python bench/bench_docker.py [--runs 10] [--base-image amlexec/base:bookworm]
+
+Goals (issue 3): `amlexec experiment submit -c docker noop.py` within 15% of
+`docker run --rm IMAGE python noop.py`; a no-change `amlexec experiment prepare` under 0.3 s.
+Needs a running Docker engine and the base image (`amlexec image bootstrap`). Everything it creates is
+labelled with its temporary project and removed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+AMLEXEC = str(Path(sys.executable).with_name("amlexec"))
+
+
+def bench_env(home: Path) -> dict[str, str]:
+    env = {**os.environ, "AMLEXEC_HOME": str(home)}
+    # An installed package has its bytecode; PYTHONDONTWRITEBYTECODE would recompile amlexec on every start.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def timed(argv: Sequence[str], *, cwd: Path, env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(list(argv), cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - started
+
+
+def line(name: str, samples: list[float], base: float | None = None) -> str:
+    med = statistics.median(samples)
+    extra = f"{100 * (med - base) / base:+8.0f}%" if base else ""
+    return (f"  {name:<62} {med * 1000:7.0f}ms {min(samples) * 1000:7.0f}ms {max(samples) * 1000:7.0f}ms"
+            f" {extra:>9}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--base-image", default="amlexec/base:bookworm")
+    args = parser.parse_args()
+    import amlexec
+
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(amlexec.__file__).parent)], check=True)
+    with tempfile.TemporaryDirectory(prefix="amlexec-bench-") as tmp:
+        home, project = Path(tmp) / "home", Path(tmp) / "bench"
+        env = bench_env(home)
+        subprocess.run([AMLEXEC, "init", str(project), "--base-image", args.base_image], env=env, check=True,
+                       capture_output=True)
+        (project / "noop.py").write_text("")
+        try:
+            return run(project, env, args.runs)
+        finally:
+            clean(project)
+
+
+def run(project: Path, env: dict[str, str], runs: int) -> int:
+    built = subprocess.run([AMLEXEC, "experiment", "prepare", "-c", "docker", "-o", "json"], cwd=project, env=env,
+                           capture_output=True, text=True, check=True)
+    image = json.loads(built.stdout)["result"]["image"]
+    bare = ["docker", "run", "--rm", "-v", f"{project}:/w", "-w", "/w", image, "/opt/amlexec/env/bin/python",
+            "noop.py"]
+    submit = [AMLEXEC, "experiment", "submit", "-c", "docker", "noop.py"]
+    prepare = [AMLEXEC, "experiment", "prepare", "-c", "docker"]
+    for argv in (bare, submit, prepare):  # warm caches: page cache, bytecode, the probe cache
+        timed(argv, cwd=project, env=env)
+    rows: dict[str, list[float]] = {"bare": [], "submit": [], "prepare": [], "version": []}
+    for _ in range(runs):  # interleaved, so drift on a shared machine hits every row alike
+        rows["bare"].append(timed(bare, cwd=project, env=env))
+        rows["submit"].append(timed(submit, cwd=project, env=env))
+        rows["prepare"].append(timed(prepare, cwd=project, env=env))
+        rows["version"].append(timed([AMLEXEC, "--version"], cwd=project, env=env))
+    base = statistics.median(rows["bare"])
+    print(f"\nDocker target, image {image}, {runs} runs each (median, min, max, vs bare docker run)")
+    print(line("docker run --rm IMAGE python noop.py (bare)", rows["bare"]))
+    print(line("amlexec experiment submit -c docker noop.py", rows["submit"], base))
+    print(line("amlexec experiment prepare -c docker (no change)", rows["prepare"]))
+    print(line("amlexec --version (the CLI's own start-up, for reference)", rows["version"]))
+    overhead = 100 * (statistics.median(rows["submit"]) - base) / base
+    prep = statistics.median(rows["prepare"])
+    print(f"\n  submit overhead: {overhead:.0f}% ({'meets' if overhead < 15 else 'misses'} the 15% goal)")
+    print(f"  no-change prepare: {prep * 1000:.0f} ms ({'meets' if prep < 0.3 else 'misses'} the 300 ms goal)")
+    return 0
+
+
+def clean(project: Path) -> None:
+    label = f"amlexec.project_root={project.resolve()}"
+    for kind, listing in (("rm", ["docker", "ps", "-aq"]), ("rmi", ["docker", "images", "-q"])):
+        ids = subprocess.run([*listing, "--filter", f"label={label}"], capture_output=True, text=True).stdout.split()
+        if ids:
+            subprocess.run(["docker", kind, "-f", *sorted(set(ids))], capture_output=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

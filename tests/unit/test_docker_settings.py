@@ -1,0 +1,159 @@
+"""Offline-mode precedence, the base image recipe's shell twin, and engine lookups over a unix socket."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import shlex
+import socketserver
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+from amlexec.config.compute import parse_compute, render_compute
+from amlexec.errors import ConfigError, UnavailableError, UsageError
+from amlexec.image.bootstrap import RECIPES, mmdebstrap_argv
+from amlexec.image.engine import SocketLookup, local_socket
+from amlexec.targets.docker import offline_setting
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def compute(extra: str = ""):
+    return parse_compute("docker", f"type: docker\nbaseDockerImage: amlexec/base:bookworm\n{extra}",
+                         display="aml_config/docker.compute")
+
+
+def test_offline_precedence(monkeypatch):
+    monkeypatch.delenv("AMLEXEC_OFFLINE", raising=False)
+    assert offline_setting(None, compute()) is False
+    assert offline_setting(None, compute("offlineBuild: true\n")) is True
+    monkeypatch.setenv("AMLEXEC_OFFLINE", "0")
+    assert offline_setting(None, compute("offlineBuild: true\n")) is False
+    monkeypatch.setenv("AMLEXEC_OFFLINE", "yes")
+    assert offline_setting(None, compute()) is True
+    assert offline_setting(False, compute("offlineBuild: true\n")) is False
+    monkeypatch.setenv("AMLEXEC_OFFLINE", "maybe")
+    with pytest.raises(UsageError, match="AMLEXEC_OFFLINE='maybe'"):
+        offline_setting(None, compute())
+
+
+def test_offline_build_key_round_trips_and_typos_are_caught():
+    assert "offlineBuild: true" in render_compute(compute("offlineBuild: true\n"))
+    assert "offlineBuild" not in render_compute(compute())
+    with pytest.raises(ConfigError, match="did you mean 'offlineBuild'"):
+        compute("offlineBuilt: true\n")
+
+
+def test_shell_recipe_matches_the_code():
+    """images/bookworm.sh is what `amlexec image bootstrap` runs; the two must not drift apart."""
+    recipe = RECIPES["bookworm"]
+    words = shlex.split((REPO / "images" / "bookworm.sh").read_text(), comments=True)
+    start = words.index("mmdebstrap")
+    assert words[start:start + 5] == mmdebstrap_argv(recipe)[:5]
+    changes = [words[i + 1] for i, w in enumerate(words) if w == "--change"]
+    assert changes == list(recipe.changes)
+    assert recipe.tag == "amlexec/base:bookworm"
+
+
+def test_shell_recipe_is_valid_sh():
+    subprocess.run(["sh", "-n", str(REPO / "images" / "bookworm.sh")], check=True)
+
+
+def test_docker_host_selects_the_socket(monkeypatch):
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    assert local_socket() == "/var/run/docker.sock"
+    monkeypatch.setenv("DOCKER_HOST", "unix:///run/user/1000/docker.sock")
+    assert local_socket() == "/run/user/1000/docker.sock"
+    monkeypatch.setenv("DOCKER_HOST", "tcp://10.0.0.4:2376")
+    assert local_socket() is None
+
+
+class _Engine(http.server.BaseHTTPRequestHandler):
+    """A stand-in engine on a real unix socket, answering the one request SocketLookup makes."""
+
+    images: ClassVar[dict[str, str]] = {"amlexec/base:bookworm": "sha256:" + "a" * 64}
+
+    def do_GET(self) -> None:
+        name = self.path.split("/images/", 1)[-1].rsplit("/json", 1)[0]
+        from urllib.parse import unquote
+
+        image_id = self.images.get(unquote(name))
+        if name == "broken":
+            status, body = 500, {"message": "engine exploded"}
+        elif image_id:
+            status, body = 200, {"Id": image_id}
+        else:
+            status, body = 404, {"message": "no such image"}
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+class _UnixServer(socketserver.UnixStreamServer):
+    def get_request(self):  # BaseHTTPRequestHandler wants a (host, port) client address
+        request, _ = super().get_request()
+        return request, ("local", 0)
+
+
+@pytest.fixture()
+def engine_socket(tmp_path):
+    path = str(tmp_path / "docker.sock")
+    server = _UnixServer(path, _Engine)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield path
+    server.shutdown()
+    server.server_close()
+
+
+def test_socket_lookup(engine_socket):
+    lookup = SocketLookup(engine_socket)
+    assert lookup.image_id("amlexec/base:bookworm") == "sha256:" + "a" * 64
+    assert lookup.image_id("amlexec-env/x:0123") is None
+    with pytest.raises(UnavailableError, match="answered 500 for image broken: engine exploded"):
+        lookup.image_id("broken")
+
+
+def test_engine_down_is_one_clear_error(tmp_path):
+    with pytest.raises(UnavailableError) as err:
+        SocketLookup(str(tmp_path / "missing.sock")).image_id("x")
+    assert err.value.message == (f"cannot reach the Docker engine at unix://{tmp_path}/missing.sock: "
+                                 "no engine is listening (its socket does not exist)")
+    assert "start the Docker engine" in err.value.hint
+
+
+def test_importing_the_docker_target_does_not_import_the_sdk():
+    code = ("import sys, amlexec.targets.docker, amlexec.image.environment_image, amlexec.preparation;"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('docker', 'paramiko')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_check_validates_the_dependency_file_without_an_engine(tmp_path, monkeypatch):
+    from amlexec.errors import EnvironmentBuildError
+    from amlexec.project import Project
+    from amlexec.scaffold import scaffold
+    from amlexec.targets.docker import DockerTarget
+
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")  # any engine use would fail
+    scaffold(tmp_path / "p", base_image="amlexec/base:bookworm")
+    project = Project(tmp_path / "p")
+    target = DockerTarget(project.load_compute("docker"), project)
+    rc = project.load_runconfig("docker")
+    target.check(rc, None, None)
+    (project.root / "bad.yml").write_text("dependencies:\n  - python=3.11\n  - numpy\n")
+    with pytest.raises(EnvironmentBuildError, match="conda packages are not yet supported"):
+        target.check(rc, "bad.yml", None)
+    (project.config_dir / "spark.runconfig").write_text("Target: docker\nFramework: PySpark\n")
+    with pytest.raises(UsageError, match="Framework: PySpark"):
+        target.check(project.load_runconfig("spark"), None, None)
