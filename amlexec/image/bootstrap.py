@@ -105,8 +105,6 @@ def bootstrap(engine: Engine, recipe: BaseRecipe, *, progress: Callable[[str], N
 def _import_rootfs(engine: Engine, argv: Sequence[str], changes: Sequence[str],
                    progress: Callable[[str], None]) -> str:
     errors = sdk_errors()
-
-
     proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout is not None and proc.stderr is not None
     messages: list[str] = []

@@ -34,8 +34,6 @@ def remove_resources(engine: Engine, found: dict[str, list[dict[str, Any]]], *,
                      progress: Callable[[str], None]) -> dict[str, Any]:
     """Remove the containers, then the images (an image used by a container cannot go first)."""
     errors = sdk_errors()
-
-
     api = engine.client.api
     removed: dict[str, list[str]] = {"containers": [], "images": []}
     failed: list[str] = []

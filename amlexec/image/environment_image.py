@@ -148,8 +148,6 @@ def _download(r: _Resolved, dest: Path, log_path: Path, progress: Callable[[str]
 def _pull(engine: Engine, image: str, progress: Callable[[str], None]) -> str:
     """Pull a base image the engine lacks (for users with a registry); a clear error without one."""
     errors = sdk_errors()
-
-
     progress(f"base image {image} is not on this Docker engine; pulling it...")
     repository, _, tag = image.rpartition(":") if ":" in image.split("/")[-1] else (image, "", "latest")
     try:

@@ -111,8 +111,6 @@ def _probe(client: docker.DockerClient, image_id: str, *, image: str) -> PythonI
 def _run(client: docker.DockerClient, image_id: str, argv: list[str]) -> str | None:
     """The output of `argv` in a throwaway container, or None when the program does not exist there."""
     errors = sdk_errors()
-
-
     api = client.api
     try:
         container = api.create_container(image_id, entrypoint=argv[:1], command=argv[1:], network_disabled=True,

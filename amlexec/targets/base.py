@@ -47,7 +47,12 @@ class RunSpec:
 
 
 class RunHandle(Protocol):
-    """A started run. `state()` is saved in run history so another amlexec process can `restore` it."""
+    """A started run. `state()` is saved in run history so another amlexec process can `restore` it.
+
+    Handles of targets whose runs outlive amlexec may add `reattach_stream(sink, offset) -> int`: continue
+    the output from byte `offset` of the local driver log until the run ends, appending to it, and return
+    the log's new length. `history logs --follow` uses it when the supervising process is gone.
+    """
 
     def state(self) -> dict[str, Any]: ...
 

@@ -126,8 +126,6 @@ class DockerTarget:
 
     def submit(self, spec: RunSpec, progress: Progress) -> DockerRun:
         errors = sdk_errors()
-
-
         if self._prepared is None:
             self.ensure_environment(spec, progress)
         assert self._prepared is not None

@@ -59,8 +59,6 @@ class DockerRun:
         parsing (an 8-byte header: stream id, 3 zero bytes, big-endian length), keeping the stream id.
         """
         errors = sdk_errors()
-
-
         api = self._api
         try:
             response = api._get(api._url("/containers/{0}/logs", self.container_id),
@@ -90,8 +88,11 @@ class DockerRun:
                 log.flush()
                 sink(name, data)
 
-    def reattach_stream(self, sink: Sink, offset: int) -> None:
-        """`history logs --follow` after the supervising amlexec died: skip what the driver log already has."""
+    def reattach_stream(self, sink: Sink, offset: int) -> int:
+        """`history logs --follow` after the supervising amlexec died: skip what the driver log already has.
+
+        Returns the driver log's new length, so the caller does not print the appended bytes again.
+        """
         skip = offset
         with contextlib.suppress(NotFoundError), open(self.run_dir / DRIVER_LOG, "ab") as log:
             for name, data in self._frames():
@@ -102,12 +103,12 @@ class DockerRun:
                 log.write(data)
                 log.flush()
                 sink(name, data)
+                offset += len(data)
+        return offset
 
     # -- lifetime -------------------------------------------------------------------------------------
     def _inspect(self) -> dict[str, Any] | None:
         errors = sdk_errors()
-
-
         try:
             return self._api.inspect_container(self.container_id)
         except errors.NotFound:
@@ -115,8 +116,6 @@ class DockerRun:
 
     def wait(self) -> int:
         errors = sdk_errors()
-
-
         try:
             return int(self._api.wait(self.container_id)["StatusCode"])
         except errors.NotFound as exc:
@@ -139,8 +138,6 @@ class DockerRun:
     def cancel(self) -> None:
         """Stop the container (SIGTERM, SIGKILL after the grace period); returns once it is stopped."""
         errors = sdk_errors()
-
-
         with contextlib.suppress(errors.NotFound):
             self._api.stop(self.container_id, timeout=STOP_GRACE_SECONDS)
             deadline = time.monotonic() + STOP_GRACE_SECONDS + 5
@@ -162,8 +159,6 @@ class DockerRun:
     def _copy_out(self, path: str, dest: Path, name: str) -> list[str]:
         """Files of container `path` (a folder or one file, archived as `name`) into `dest`."""
         errors = sdk_errors()
-
-
         try:
             chunks, _stat = self._api.get_archive(self.container_id, path)
         except errors.NotFound:
@@ -177,8 +172,6 @@ class DockerRun:
 
     def cleanup(self) -> None:
         errors = sdk_errors()
-
-
         if self.keep:
             return
         with contextlib.suppress(errors.APIError):

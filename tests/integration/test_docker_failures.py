@@ -24,7 +24,7 @@ def test_broken_yaml_is_a_config_error_and_builds_nothing(docker_project):
     docker_project.write("aml_config/conda_dependencies.yml", "dependencies: [python=3.11\n")
     with pytest.raises(ConfigError) as err:
         docker_project.prepare()
-    assert err.value.message.startswith("aml_config/conda_dependencies.yml: invalid YAML at line 2")
+    assert err.value.message.startswith("aml_config/conda_dependencies.yml: invalid YAML at line 1")
     assert docker_project.images() == [] and env_tags(docker_project) == []
 
 
