@@ -11,6 +11,7 @@ import contextlib
 import os
 import select
 import shlex
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -217,6 +218,34 @@ class SshConnection:
             return chan.recv_exit_status()
         finally:
             chan.close()
+
+    def open_command(self, argv: Sequence[str], *, timeout: float | None = None) -> Any:
+        """Start `argv` on the host and hand back its channel (a socket-like object: send, recv, makefile),
+        for callers that speak a protocol over the command's stdin and stdout (`docker system dial-stdio`)."""
+        transport = self._client.get_transport()
+        if transport is None or not transport.is_active():
+            raise EOFError("the SSH connection is closed")
+        chan = transport.open_session(timeout=self.settings.connect_timeout)
+        chan.settimeout(timeout)
+        chan.exec_command(shlex.join(argv))
+        return chan
+
+    def ping(self, timeout: float) -> bool:
+        """True when the host answers a request within `timeout` s. TCP alone can take many minutes to notice
+        a network that silently went away; a reading that waits with no deadline needs this to notice it."""
+        transport = self._client.get_transport()
+        if transport is None or not transport.is_active():
+            return False
+        answered = threading.Event()
+
+        def ask() -> None:
+            # OpenSSH answers unknown global requests with a failure message: any answer proves it is there.
+            with contextlib.suppress(Exception):
+                transport.global_request("keepalive@openssh.com", wait=True)
+                answered.set()
+
+        threading.Thread(target=ask, daemon=True, name="amlexec-ssh-ping").start()
+        return answered.wait(timeout) and transport.is_active()
 
     # -- files --------------------------------------------------------------------------------------
     def sftp(self) -> Any:
