@@ -106,28 +106,37 @@ class RemoteDockerTarget(DockerTarget):
                                    f"answering ({reason})", hint=ATTACH_HINT) from exc
 
     # -- base image and environment -------------------------------------------------------------------
-    def ensure_base_image(self, progress: Progress, *, image: str | None = None) -> Transfer | None:
+    def ensure_base_image(self, progress: Progress) -> Transfer | None:
         """Make the base image exist on the host: copied from this machine's engine if it has it, else
-        pulled by the host's engine. None when the host had it already."""
-        ref = image or self.base_image
-        if image is None and self.engine.image_id(ref):
+        pulled by the host's engine. None when the host had it already or pulled it."""
+        ref = self.base_image
+        if self.engine.image_id(ref):
             return None
+        if _local_engine_with(ref) is not None:
+            return self.push_image(ref, progress)
+        progress(f"base image {ref} is neither on {self.display} nor on this machine's Docker engine")
+        try:
+            _pull(self.engine, ref, progress)
+        except NotFoundError as exc:
+            cause = exc.__cause__
+            reason = getattr(cause, "explanation", None) or getattr(cause, "message", None) or exc.message
+            raise NotFoundError(
+                f"base image {ref} is neither on {self.display}'s Docker engine nor on this machine's, and the "
+                f"host could not pull it: {reason}",
+                hint="make it on this machine (`amlexec image bootstrap` for amlexec/base:bookworm, or `docker "
+                "pull`/`docker load` here): the next prepare copies it to the host, or copy it now with "
+                f"`amlexec image push-to {self.compute.name}`") from exc
+        return None
+
+    def push_image(self, ref: str, progress: Progress) -> Transfer:
+        """Copy image `ref` from this machine's Docker engine to the host's (`amlexec image push-to`)."""
         local = _local_engine_with(ref)
         if local is None:
-            if image is not None:
-                raise NotFoundError(f"image {ref} is not on this machine's Docker engine, so it cannot be copied",
-                                    hint="build or `docker load` it here first")
-            try:
-                _pull(self.engine, ref, progress)
-            except NotFoundError as exc:
-                raise NotFoundError(
-                    f"base image {ref} is neither on {self.display}'s Docker engine nor on this machine's, and "
-                    f"{self.display} could not pull it: {exc.message}",
-                    hint="make it on this machine (`amlexec image bootstrap` for amlexec/base:bookworm, or "
-                    "`docker pull`/`docker load` here); the next prepare copies it to the host, or copy it now "
-                    f"with `amlexec image push-to {self.compute.name}`") from exc
-            return None
-        return copy_image(local, self.engine, ref, progress=progress, dest_name=f"{self.display}'s Docker engine")
+            raise NotFoundError(f"image {ref} is not on this machine's Docker engine (or no engine answers here), "
+                                "so it cannot be copied to the host",
+                                hint="build it (`amlexec image bootstrap`) or `docker load` it here first")
+        with self._talking_to_host(f"copying image {ref}"):
+            return copy_image(local, self.engine, ref, progress=progress, dest_name=f"{self.display}'s Docker engine")
 
     def prepare(self, runconfig: RunConfig, *, progress: Progress, conda_file: str | None = None,
                 offline: bool | None = None, force: bool = False) -> PreparedImage:
