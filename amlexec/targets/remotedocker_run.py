@@ -97,11 +97,11 @@ class RemoteDockerRun:
                 return fn(self._docker(host))
             except errors.APIError as exc:
                 raise _EngineAnswer(exc) from exc
-            except (AmlexecError, KeyboardInterrupt):
+            except AmlexecError:
                 raise
             except Exception as exc:
                 if not host.conn.alive:
-                    raise EOFError(f"the connection dropped ({exc})") from exc
+                    raise EOFError("the connection dropped") from exc
                 if is_connection_error(exc) or isinstance(exc, errors.DockerException) or _is_http_error(exc):
                     # The host answers but its engine does not (dockerd stopped, `docker` gone from PATH).
                     raise UnavailableError(f"the Docker engine on {host.display} does not answer: {exc}") from exc

@@ -8,6 +8,7 @@ user's login shell on the host parses one quoted word per argument and nothing e
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import select
 import shlex
@@ -302,6 +303,12 @@ class _AcceptOffered(Exception):
 def _connect(settings: SshSettings, accept_hint: str) -> Any:
     import paramiko
 
+    # paramiko's transport thread logs a failed handshake (a host that accepts TCP but sends no banner)
+    # with a traceback, which Python would print on stderr for want of a handler. The same failure reaches
+    # the caller as an exception, which says it better.
+    quiet = logging.getLogger("paramiko")
+    if not quiet.handlers:
+        quiet.addHandler(logging.NullHandler())
     pkey = _load_key(settings)
     password = _secret(settings.password, "password", settings)
     client = paramiko.SSHClient()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import time
 from collections.abc import Iterator
 
@@ -134,3 +135,21 @@ def test_a_host_that_stays_away_makes_the_run_unreachable_and_it_is_collected_la
     assert (run_dir / "outputs" / "done.txt").read_text() == "done\n"
     assert lines_of((run_dir / "driver_log.txt").read_text()) == expected(15)
     assert docker_host.containers() == []
+
+
+def test_a_host_that_goes_silent_is_noticed_and_the_stream_resumes(project: RemoteProject,
+                                                                  docker_host: DockerHost) -> None:
+    """No FIN, no RST: a frozen host keeps TCP open while answering nothing (as a dropped network does), so
+    only the watchdog's pings notice it; the log stream, which waits with no deadline, is then reopened."""
+    env = {**os.environ, "AMLEXEC_SSH_CONNECT_TIMEOUT": "2"}
+    cli = submit(project, "20", "0", env=env)
+    cli.wait_for("line 2")
+    subprocess.run(["docker", "pause", docker_host.name], check=True, timeout=30)
+    try:
+        cli.wait_for("lost the connection", timeout=20)
+    finally:
+        subprocess.run(["docker", "unpause", docker_host.name], check=True, timeout=30)
+    code, out, err = cli.finish(timeout=90)
+    assert code == 0, err
+    assert lines_of(out) == expected(20)
+    assert "Traceback" not in err
