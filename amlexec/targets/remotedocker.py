@@ -46,7 +46,7 @@ from .container import (
     write_run_tar,
 )
 from .docker import DockerTarget, _start_error
-from .remote import _size, remote_path
+from .remote import _size, remote_path, run_settings
 from .remotedocker_run import RemoteDockerRun
 
 COPY_TIMEOUT = 600  # seconds for `docker cp` of the snapshot on the host
@@ -66,11 +66,7 @@ class RemoteDockerTarget(DockerTarget):
 
     # -- the connection and the host's engine --------------------------------------------------------
     def settings(self, state: dict[str, Any] | None = None) -> SshSettings:
-        if state is None:
-            return SshSettings.from_compute(self.compute)
-        # A run stays on the host it started on, even if the .compute file was edited or removed since.
-        return SshSettings.from_compute(self.compute, host=state["host"], port=int(state["port"]),
-                                        username=state["user"])
+        return run_settings(self.compute, state)
 
     def host(self) -> RemoteHost:
         if self._session is None:

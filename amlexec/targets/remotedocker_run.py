@@ -159,7 +159,9 @@ class RemoteDockerRun:
             return run.poll()
 
         while self._do(one_pass, what="streaming the run's output", patient=patient) is None:
-            pass  # the stream ended while the container still runs (the engine restarted its log): again
+            # The stream ended while the container still runs (the engine restarted, or rotated its log):
+            # read it again, skipping what we have.
+            time.sleep(WAIT_POLL_SECONDS)
         return done
 
     # -- lifecycle ----------------------------------------------------------------------------------
