@@ -94,10 +94,13 @@ class RemoteDockerTarget(DockerTarget):
             yield
         except AmlexecError:
             raise
+        except errors.APIError as exc:  # an answer (it derives from OSError, but the connection is fine)
+            raise UnavailableError(f"{what} on {self.display} failed: the Docker engine there answered "
+                                   f"{exc.status_code}: {exc.explanation or exc}") from exc
         except Exception as exc:
             if not (is_connection_error(exc) or isinstance(exc, errors.DockerException) or _http_error(exc)):
                 raise
-            reason = getattr(exc, "explanation", None) or str(exc) or type(exc).__name__
+            reason = str(exc) or type(exc).__name__
             raise UnavailableError(f"{what} on {self.display} failed: the host or its Docker engine stopped "
                                    f"answering ({reason})", hint=ATTACH_HINT) from exc
 
