@@ -40,7 +40,7 @@ GROUPS = {
     "experiment": ("experiment", "Submit, cancel and collect runs."),
     "history": ("history", "List, inspect, compare and follow runs."),
     "env": ("env", "Solve and lock the run environment (conda and pip packages)."),
-    "image": ("image", "Build base images for Docker targets."),
+    "image": ("image", "Build base images for Docker targets; copy images to remote Docker hosts."),
 }
 
 

@@ -63,7 +63,7 @@ def submit(
     """Run a script on a compute target, stream its output, and record it in run history.
 
     Exits with the script's own exit code. Ctrl-C cancels the run (exit 130); on SSH targets
-    (remote) it detaches instead: the run goes on and `history logs -r ID --follow` reattaches.
+    (remote, remotedocker) it detaches instead: the run goes on and `history logs -r ID --follow` reattaches.
     """
     from ..experiment import SubmitRequest
     from ..experiment import submit as do_submit

@@ -1,4 +1,4 @@
-"""`amlexec image ...`: base images for Docker targets."""
+"""`amlexec image ...`: base images for Docker targets, and copying them to remote Docker hosts."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from ..output import OutputFormat
-from .common import OutputOpt, QueryOpt, progress, show
+from .common import OutputOpt, QueryOpt, progress, project_here, show
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -33,3 +33,36 @@ def bootstrap(
                           tag=tag)
     show("image bootstrap", {"tag": result.tag, "image_id": result.image_id, "built": result.built,
                              "seconds": round(result.seconds, 2)}, output, query)
+
+
+@app.command("push-to")
+def push_to(
+    target: Annotated[str, typer.Argument(help="A remotedocker target of this project (aml_config/NAME.compute).")],
+    image: Annotated[str | None, typer.Option("--image", help="The image to copy (default: the target's "
+                                              "baseDockerImage).")] = None,
+    output: OutputOpt = OutputFormat.table,
+    query: QueryOpt = None,
+) -> None:
+    """Copy an image from this machine's Docker engine to a remote Docker host's, over SSH.
+
+    For hosts that cannot pull it (no registry, no internet): docker save here, docker load there,
+    streamed. Nothing is sent when the host already has the image. `experiment prepare` does the same
+    for a missing baseDockerImage by itself; this command does it ahead of time.
+    """
+    from ..errors import UsageError
+    from ..targets.base import target_for
+
+    project = project_here()
+    compute = project.load_compute(target)
+    if compute.type != "remotedocker":
+        raise UsageError(f"{compute.file_name} is a {compute.raw_type or compute.type} target; push-to copies "
+                         "images to remotedocker targets", hint="name a target attached with "
+                         "`amlexec computetarget attach remotedocker`")
+    remote = target_for(compute, project)
+    try:
+        result = remote.push_image(image or remote.base_image, progress)
+    finally:
+        remote.close()
+    if result.how == "present":
+        progress(f"{remote.display} already has {result.ref} ({result.image_id[:19]}); nothing sent")
+    show("image push-to", {"target": compute.name, **result.summary()}, output, query)

@@ -99,6 +99,7 @@ _REGISTRY: dict[str, str] = {
     "local": "amlexec.targets.local:LocalTarget",
     "docker": "amlexec.targets.docker:DockerTarget",
     "remote": "amlexec.targets.remote:RemoteTarget",
+    "remotedocker": "amlexec.targets.remotedocker:RemoteDockerTarget",
 }
 
 

@@ -41,6 +41,14 @@ def remote_path(home: str, path: str) -> str:
     return path
 
 
+def run_settings(compute: ComputeTarget, state: dict[str, Any] | None = None) -> SshSettings:
+    """How to reach the target's host; for a started run (`state`), the host it started on, even if the
+    .compute file was edited or removed since."""
+    if state is None:
+        return SshSettings.from_compute(compute)
+    return SshSettings.from_compute(compute, host=state["host"], port=int(state["port"]), username=state["user"])
+
+
 class RemoteTarget:
     type: ClassVar[str] = "remote"
     independent_runs: ClassVar[bool] = True
@@ -52,11 +60,7 @@ class RemoteTarget:
         self.project = project
 
     def settings(self, state: dict[str, Any] | None = None) -> SshSettings:
-        if state is None:
-            return SshSettings.from_compute(self.compute)
-        # A run stays on the host it started on, even if the .compute file was edited or removed since.
-        return SshSettings.from_compute(self.compute, host=state["host"], port=int(state["port"]),
-                                        username=state["user"])
+        return run_settings(self.compute, state)
 
     def command(self, spec: RunSpec, *, home: str) -> list[str]:
         """The argv the host runs: `pythonLocation -u script args...` (unbuffered, so output streams)."""

@@ -8,9 +8,11 @@ user's login shell on the host parses one quoted word per argument and nothing e
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import select
 import shlex
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -218,6 +220,34 @@ class SshConnection:
         finally:
             chan.close()
 
+    def open_command(self, argv: Sequence[str], *, timeout: float | None = None) -> Any:
+        """Start `argv` on the host and hand back its channel (a socket-like object: send, recv, makefile),
+        for callers that speak a protocol over the command's stdin and stdout (`docker system dial-stdio`)."""
+        transport = self._client.get_transport()
+        if transport is None or not transport.is_active():
+            raise EOFError("the SSH connection is closed")
+        chan = transport.open_session(timeout=self.settings.connect_timeout)
+        chan.settimeout(timeout)
+        chan.exec_command(shlex.join(argv))
+        return chan
+
+    def ping(self, timeout: float) -> bool:
+        """True when the host answers a request within `timeout` s. TCP alone can take many minutes to notice
+        a network that silently went away; a reading that waits with no deadline needs this to notice it."""
+        transport = self._client.get_transport()
+        if transport is None or not transport.is_active():
+            return False
+        answered = threading.Event()
+
+        def ask() -> None:
+            # OpenSSH answers unknown global requests with a failure message: any answer proves it is there.
+            with contextlib.suppress(Exception):
+                transport.global_request("keepalive@openssh.com", wait=True)
+                answered.set()
+
+        threading.Thread(target=ask, daemon=True, name="amlexec-ssh-ping").start()
+        return answered.wait(timeout) and transport.is_active()
+
     # -- files --------------------------------------------------------------------------------------
     def sftp(self) -> Any:
         """The connection's SFTP session; requests that get no answer fail after the connect timeout."""
@@ -273,6 +303,12 @@ class _AcceptOffered(Exception):
 def _connect(settings: SshSettings, accept_hint: str) -> Any:
     import paramiko
 
+    # paramiko's transport thread logs a failed handshake (a host that accepts TCP but sends no banner)
+    # with a traceback, which Python would print on stderr for want of a handler. The same failure reaches
+    # the caller as an exception, which says it better.
+    quiet = logging.getLogger("paramiko")
+    if not quiet.handlers:
+        quiet.addHandler(logging.NullHandler())
     pkey = _load_key(settings)
     password = _secret(settings.password, "password", settings)
     client = paramiko.SSHClient()

@@ -1,0 +1,271 @@
+"""The `remotedocker` target: the local docker target's runs, on a Linux host's Docker engine over SSH.
+
+Everything Docker is the docker target's own code (environment images, containers, logs, archives), driven
+through the Docker SDK over amlexec's SSH connection (`image.sshengine`): environment images are built by
+the host's engine from a context sent by this machine and carry the same content-hash tags as locally; a
+run's project snapshot is uploaded incrementally into a per-run folder on the host (`transport.sync`, as
+for the `remote` target) and copied into the run's container there, so it never crosses the network twice.
+The container runs in the host's engine and outlives the connection; see `remotedocker_run.py`.
+
+A base image the host lacks is copied from this machine's engine when it has it (`docker save | docker
+load`, no registry needed, announced with its size and progress); otherwise the host's engine pulls it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import posixpath
+import tempfile
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+from ..config.compute import ComputeTarget
+from ..config.runconfig import RunConfig
+from ..errors import AmlexecError, NotFoundError, StorageError, UnavailableError
+from ..image.engine import Engine, sdk_errors
+from ..image.environment_image import PreparedImage, _pull
+from ..image.sshengine import ssh_engine
+from ..image.tags import LABEL_RUN_ID, project_labels
+from ..image.transfer import Transfer, copy_image
+from ..project import Project
+from ..runlog import ControlLog
+from ..runtime import runtime_files
+from ..transport import sync
+from ..transport.remotehost import RemoteHost
+from ..transport.session import Session
+from ..transport.ssh import SshSettings, is_connection_error
+from .base import CONTROL_LOG, Progress, RunSpec
+from .container import (
+    RUN_DIR,
+    SHARE_DIR,
+    ContainerPlan,
+    create_kwargs,
+    host_config_kwargs,
+    plan_container,
+    write_run_tar,
+)
+from .docker import DockerTarget, _start_error
+from .remote import _size, remote_path, run_settings
+from .remotedocker_run import RemoteDockerRun
+
+COPY_TIMEOUT = 600  # seconds for `docker cp` of the snapshot on the host
+ATTACH_HINT = ("`amlexec computetarget attach remotedocker -n NAME ... --force` connects once and says what "
+               "is missing on the host")
+
+
+class RemoteDockerTarget(DockerTarget):
+    type: ClassVar[str] = "remotedocker"
+    independent_runs: ClassVar[bool] = True
+    # Ctrl-C while streaming leaves the run going on the host (it does not depend on this process).
+    interrupt_detaches: ClassVar[bool] = True
+
+    def __init__(self, compute: ComputeTarget, project: Project) -> None:
+        super().__init__(compute, project)
+        self._session: Session | None = None
+
+    # -- the connection and the host's engine --------------------------------------------------------
+    def settings(self, state: dict[str, Any] | None = None) -> SshSettings:
+        return run_settings(self.compute, state)
+
+    def host(self) -> RemoteHost:
+        if self._session is None:
+            self._session = Session(self.settings())
+        return self._session.host()
+
+    @property
+    def display(self) -> str:
+        return self.settings().display
+
+    def make_engine(self) -> Engine:
+        return ssh_engine(self.host().conn)
+
+    def close(self) -> None:
+        self._engine = None
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    @contextlib.contextmanager
+    def _talking_to_host(self, what: str) -> Iterator[None]:
+        """Connection failures in the middle of Docker work become one clear error, not a traceback."""
+        errors = sdk_errors()
+        try:
+            yield
+        except AmlexecError:
+            raise
+        except errors.APIError as exc:  # an answer (it derives from OSError, but the connection is fine)
+            raise UnavailableError(f"{what} on {self.display} failed: the Docker engine there answered "
+                                   f"{exc.status_code}: {exc.explanation or exc}") from exc
+        except Exception as exc:
+            if not (is_connection_error(exc) or isinstance(exc, errors.DockerException) or _http_error(exc)):
+                raise
+            reason = str(exc) or type(exc).__name__
+            raise UnavailableError(f"{what} on {self.display} failed: the host or its Docker engine stopped "
+                                   f"answering ({reason})", hint=ATTACH_HINT) from exc
+
+    # -- base image and environment -------------------------------------------------------------------
+    def ensure_base_image(self, progress: Progress) -> Transfer | None:
+        """Make the base image exist on the host: copied from this machine's engine if it has it, else
+        pulled by the host's engine. None when the host had it already or pulled it."""
+        ref = self.base_image
+        if self.engine.image_id(ref):
+            return None
+        if _local_engine_with(ref) is not None:
+            return self.push_image(ref, progress)
+        progress(f"base image {ref} is neither on {self.display} nor on this machine's Docker engine")
+        try:
+            _pull(self.engine, ref, progress)
+        except NotFoundError as exc:
+            cause = exc.__cause__
+            reason = getattr(cause, "explanation", None) or getattr(cause, "message", None) or exc.message
+            raise NotFoundError(
+                f"base image {ref} is neither on {self.display}'s Docker engine nor on this machine's, and the "
+                f"host could not pull it: {reason}",
+                hint="make it on this machine (`amlexec image bootstrap` for amlexec/base:bookworm, or `docker "
+                "pull`/`docker load` here): the next prepare copies it to the host, or copy it now with "
+                f"`amlexec image push-to {self.compute.name}`") from exc
+        return None
+
+    def push_image(self, ref: str, progress: Progress) -> Transfer:
+        """Copy image `ref` from this machine's Docker engine to the host's (`amlexec image push-to`)."""
+        local = _local_engine_with(ref)
+        if local is None:
+            raise NotFoundError(f"image {ref} is not on this machine's Docker engine (or no engine answers here), "
+                                "so it cannot be copied to the host",
+                                hint="build it (`amlexec image bootstrap`) or `docker load` it here first")
+        with self._talking_to_host(f"copying image {ref}"):
+            return copy_image(local, self.engine, ref, progress=progress, dest_name=f"{self.display}'s Docker engine")
+
+    def prepare(self, runconfig: RunConfig, *, progress: Progress, conda_file: str | None = None,
+                offline: bool | None = None, force: bool = False) -> PreparedImage:
+        try:
+            with self._talking_to_host("preparing the run environment"):
+                self.check(runconfig, conda_file, None)
+                self.ensure_base_image(progress)
+                return super().prepare(runconfig, progress=progress, conda_file=conda_file, offline=offline,
+                                       force=force)
+        finally:
+            self.close()
+
+    def ensure_environment(self, spec: RunSpec, progress: Progress) -> None:
+        progress(f"connecting to {self.display}")
+        try:
+            with self._talking_to_host("preparing the run environment"):
+                self.ensure_base_image(progress)
+                super().ensure_environment(spec, progress)
+        except BaseException:
+            self.close()
+            raise
+
+    # -- runs -----------------------------------------------------------------------------------------
+    def submit(self, spec: RunSpec, progress: Progress) -> RemoteDockerRun:
+        if self._prepared is None:
+            self.ensure_environment(spec, progress)
+        assert self._prepared is not None and self._session is not None
+        session, host = self._session, self.host()
+        session.run_id = spec.run_id
+        session.progress = progress
+        remote_dir = host.layout.run_dir(spec.run_id)
+        try:
+            with self._talking_to_host("starting the run"):
+                plan, cid = self._start(spec, host, remote_dir, self._prepared, progress)
+        except BaseException:
+            # Nothing runs yet: leave no half-made run folder behind on the host.
+            with contextlib.suppress(Exception):
+                host.check("remove", remote_dir)
+            self.close()
+            raise
+        engine, self._engine, self._session = self.engine, None, None  # the run's handle owns them now
+        return RemoteDockerRun(session=session, run_id=spec.run_id, remote_dir=remote_dir, container=plan.name,
+                               container_id=cid, local_run_dir=spec.run_dir, keep=_keep(spec),
+                               engine=(host, engine))
+
+    def _start(self, spec: RunSpec, host: RemoteHost, remote_dir: str, prepared: PreparedImage,
+               progress: Progress) -> tuple[ContainerPlan, str]:
+        errors = sdk_errors()
+        stats = sync.upload(host, sync.scan(spec.workdir, prefix="project/"), remote_dir,
+                            cache_key=str(self.project.root))
+        summary = (f"{stats.objects_sent} of {stats.files} files new, {_size(stats.bytes_sent)} sent "
+                   f"({_size(stats.total_bytes)} in all) in {stats.seconds:.1f}s")
+        progress(f"uploaded to {host.display}: {summary}")
+        ControlLog(spec.run_dir / CONTROL_LOG).write(
+            f"upload to {host.display}:{remote_dir}: {summary}; bytes_sent={stats.bytes_sent}")
+        project_dir = posixpath.join(remote_dir, "project")
+        outputs = posixpath.join(project_dir, "outputs")
+        host.makedirs(outputs)
+        host.conn.sftp().chmod(outputs, 0o777)  # as on the docker target: any user in the image may write
+        plan = self._plan(spec, host, prepared)
+        api = self.engine.client.api
+        try:
+            host_config = api.create_host_config(**host_config_kwargs(plan))
+            cid = api.create_container(host_config=host_config, **create_kwargs(plan))["Id"]
+        except errors.ImageNotFound as exc:
+            raise NotFoundError(f"the environment image {prepared.ref} disappeared from {host.display} before the "
+                                "run started", hint="run `amlexec experiment prepare` again") from exc
+        except errors.APIError as exc:
+            raise UnavailableError(f"the Docker engine on {host.display} could not create the run's container: "
+                                   f"{exc.explanation}", hint="see `docker ps -a` there for a container of that name"
+                                   ) from exc
+        try:
+            # The snapshot is already on the host: the docker CLI there copies it in (owned by root, as the
+            # docker target's tar is), so it never crosses the network twice. Arguments, never a shell line.
+            done = host.conn.run(["docker", "cp", "--", project_dir + "/.", f"{cid}:{RUN_DIR}"],
+                                 timeout=COPY_TIMEOUT)
+            if done.status != 0:
+                raise StorageError(f"copying the project into the run's container on {host.display} failed "
+                                   f"(exit {done.status}): {done.text()[:300]}", hint="check free disk space there")
+            with tempfile.TemporaryFile() as tar:
+                write_run_tar(tar, runtime=runtime_files(), snapshot=None)
+                tar.seek(0)
+                api.put_archive(cid, "/", tar)
+            api.start(cid)
+        except BaseException as exc:
+            with contextlib.suppress(Exception):
+                api.remove_container(cid, force=True)
+            if isinstance(exc, errors.APIError):
+                raise _start_error(exc, gpus=plan.gpus) from exc
+            raise
+        if _keep(spec):
+            progress(f"the container {plan.name} is kept on {host.display} after the run (--keep-container); "
+                     f"remove it there with `docker rm {plan.name}`")
+        return plan, cid
+
+    def _plan(self, spec: RunSpec, host: RemoteHost, prepared: PreparedImage) -> ContainerPlan:
+        labels = {**project_labels(self.project.name, self.project.root), LABEL_RUN_ID: spec.run_id}
+        plan = plan_container(
+            run_id=spec.run_id, image=prepared.image_id, python=prepared.python, argv=spec.argv, env=spec.env,
+            labels=labels, workdir=spec.workdir, shared_volumes=False, shared_dir=None,
+            gpus=self.compute.nvidia_docker,
+        )
+        if not (self.compute.shared_volumes and self.compute.native_shared_directory):
+            return plan
+        # Workbench's /azureml-share/: nativeSharedDirectory/<project> on the host (`~` is the remote home).
+        shared = posixpath.join(remote_path(host.conn.home(), self.compute.native_shared_directory),
+                                self.project.name)
+        host.makedirs(shared)
+        return dataclasses.replace(
+            plan, binds={shared: {"bind": SHARE_DIR.rstrip("/"), "mode": "rw"}},
+            environment={**plan.environment, "AZUREML_NATIVE_SHARE_DIRECTORY": SHARE_DIR})
+
+    def restore(self, state: dict[str, Any]) -> RemoteDockerRun:
+        return RemoteDockerRun.restore(state, self.settings(state))
+
+
+def _keep(spec: RunSpec) -> bool:
+    return bool(spec.options.get("keep_container"))
+
+
+def _http_error(exc: BaseException) -> bool:
+    import urllib3.exceptions
+
+    return isinstance(exc, urllib3.exceptions.HTTPError)
+
+
+def _local_engine_with(ref: str) -> Engine | None:
+    """This machine's engine if it answers and has `ref`; None otherwise (a laptop without Docker is fine)."""
+    try:
+        local = Engine.local()
+        return local if local.image_id(ref) else None
+    except AmlexecError:
+        return None

@@ -1,0 +1,255 @@
+"""A run in a container on a remote Docker host: the RunHandle of the `remotedocker` target.
+
+The container runs in the host's Docker engine, so it does not depend on the SSH connection that started
+it. Every operation is the local docker target's (`DockerRun`), bound to an SDK client over the current
+connection (`image.sshengine`) and run through the SSH `Session`, which reconnects after a drop and gives
+up (the run is then `Unreachable`) when the host stays away.
+
+Output: the engine's log endpoint replays a container's output from its start, in the order written, so
+after a reconnect the stream is read again and the bytes the local driver log already holds are skipped:
+the driver log stays a byte-exact prefix of the container's output, nothing is lost or printed twice.
+Whoever appends to the driver log holds an flock on it (as for the `remote` target).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+from ..errors import AmlexecError, UnavailableError
+from ..image.engine import Engine, sdk_errors
+from ..image.sshengine import ssh_client
+from ..transport.remotehost import RemoteHost
+from ..transport.session import Session
+from ..transport.ssh import SshSettings, is_connection_error
+from .base import DRIVER_LOG, Sink
+from .docker_run import DockerRun
+from .sshrun import _appender
+
+T = TypeVar("T")
+WAIT_POLL_SECONDS = 0.5
+PING_EVERY_SECONDS = 5.0
+
+
+class _EngineAnswer(Exception):
+    """The engine answered with an error (404, 409...): a fact about the run, never worth reconnecting for.
+    The SDK's APIError derives from OSError, which the session would take for a lost connection."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class RemoteDockerRun:
+    def __init__(self, *, session: Session, run_id: str, remote_dir: str, container: str, container_id: str,
+                 local_run_dir: Path, keep: bool, patient: bool = True,
+                 engine: tuple[RemoteHost, Engine] | None = None) -> None:
+        self.session = session
+        self.run_id = run_id
+        self.remote_dir = remote_dir
+        self.container = container
+        self.container_id = container_id
+        self.local_run_dir = local_run_dir
+        self.keep = keep
+        # The process that submitted the run waits out a dropped connection; one that only looks at a run
+        # (`history list`, `info`) asks once and reports the host as unreachable.
+        self.patient = patient
+        self._engine = engine  # the SDK client of the connection it was made on
+
+    @classmethod
+    def restore(cls, state: dict[str, Any], settings: SshSettings) -> RemoteDockerRun:
+        return cls(session=Session(settings, run_id=state["run_id"]), run_id=state["run_id"],
+                   remote_dir=state["remote_dir"], container=state["container"],
+                   container_id=state["container_id"], local_run_dir=Path(state["run_dir"]),
+                   keep=bool(state.get("keep")), patient=False)
+
+    def state(self) -> dict[str, Any]:
+        s = self.session.settings
+        return {"host": s.host, "port": s.port, "user": s.username, "run_id": self.run_id,
+                "remote_dir": self.remote_dir, "container": self.container, "container_id": self.container_id,
+                "run_dir": str(self.local_run_dir), "keep": self.keep}
+
+    # -- the engine over the current connection ----------------------------------------------------
+    def _docker(self, host: RemoteHost) -> DockerRun:
+        if self._engine is None or self._engine[0] is not host:
+            self._close_engine()
+            self._engine = (host, Engine.from_client(ssh_client(host.conn), name=host.display))
+        return DockerRun(engine=self._engine[1], container=self.container, container_id=self.container_id,
+                         run_dir=self.local_run_dir, workdir=self.local_run_dir, keep=self.keep, mounted=False)
+
+    def _close_engine(self) -> None:
+        if self._engine is not None:
+            with contextlib.suppress(Exception):  # a client on a dead connection may fail to close
+                self._engine[1].client.close()
+            self._engine = None
+
+    def _do(self, fn: Callable[[DockerRun], T], *, what: str, patient: bool | None = None) -> T:
+        keep_trying = self.patient if patient is None else patient
+
+        def attempt(host: RemoteHost) -> T:
+            errors = sdk_errors()
+            try:
+                return fn(self._docker(host))
+            except errors.APIError as exc:
+                raise _EngineAnswer(exc) from exc
+            except AmlexecError:
+                raise
+            except Exception as exc:
+                if not host.conn.alive:
+                    raise EOFError("the connection dropped") from exc
+                if is_connection_error(exc) or isinstance(exc, errors.DockerException) or _is_http_error(exc):
+                    # The host answers but its engine does not (dockerd stopped, `docker` gone from PATH).
+                    raise UnavailableError(f"the Docker engine on {host.display} does not answer: {exc}") from exc
+                raise
+
+        try:
+            return self.session.do(attempt, what=what, budget=None if keep_trying else 0.0)
+        except _EngineAnswer as answer:
+            error = answer.error
+            raise UnavailableError(f"the Docker engine on {self.session.settings.display} refused "
+                                   f"{what}: {getattr(error, 'explanation', None) or error}") from error
+
+    # -- output -------------------------------------------------------------------------------------
+    def stream(self, sink: Sink) -> None:
+        with _appender(self.local_run_dir / DRIVER_LOG, wait=True) as log:
+            assert log is not None
+            self._follow(sink, os.fstat(log.fileno()).st_size, log)
+
+    def reattach_stream(self, sink: Sink, offset: int) -> int:
+        """Continue the output from byte `offset` of the driver log until the run ends; the new offset."""
+        path = self.local_run_dir / DRIVER_LOG
+        with _appender(path, wait=False) as log:
+            if log is None:  # another amlexec is appending: only read along
+                return self._follow(sink, offset, None, patient=True)
+            local = os.fstat(log.fileno()).st_size
+            if local > offset:
+                with open(path, "rb") as fh:
+                    fh.seek(offset)
+                    sink("stdout", fh.read(local - offset))
+            return self._follow(sink, max(offset, local), log, patient=True)
+
+    def _follow(self, sink: Sink, offset: int, log: IO[bytes] | None, *, patient: bool | None = None) -> int:
+        """Stream from byte `offset` of the container's output until it ends; the new offset."""
+        done = offset
+
+        def one_pass(run: DockerRun) -> int | None:
+            nonlocal done
+            skip = done
+            assert self._engine is not None
+            with _watchdog(self._engine[0]):
+                for name, data in run._frames():
+                    if skip >= len(data):
+                        skip -= len(data)
+                        continue
+                    data, skip = data[skip:], 0
+                    if log is not None:
+                        log.write(data)
+                        log.flush()
+                    sink(name, data)
+                    done += len(data)
+            # The engine ends the stream when the container stops, and a dead connection ends it too.
+            assert self._engine is not None
+            if not self._engine[0].conn.alive:
+                raise EOFError("the connection dropped while streaming")
+            return run.poll()
+
+        while self._do(one_pass, what="streaming the run's output", patient=patient) is None:
+            # The stream ended while the container still runs (the engine restarted, or rotated its log):
+            # read it again, skipping what we have.
+            time.sleep(WAIT_POLL_SECONDS)
+        return done
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+    def poll(self) -> int | None:
+        return self._do(lambda run: run.poll(), what="checking the run")
+
+    def wait(self) -> int:
+        while True:
+            code = self.poll()
+            if code is not None:
+                if code < 0:
+                    raise AmlexecError(f"the run's container {self.container} on {self.session.settings.display} "
+                                       "is gone or never started, so its exit code is unknown",
+                                       hint="something outside amlexec removed it (docker rm, a prune)")
+                return code
+            time.sleep(WAIT_POLL_SECONDS)
+
+    def cancel(self) -> None:
+        """Stop the container (SIGTERM, SIGKILL after the grace period) and check that it has stopped."""
+
+        def stop(run: DockerRun) -> None:
+            run.cancel()
+            if run.poll() is None:
+                raise AmlexecError(f"the run's container {self.container} on {self.session.settings.display} "
+                                   "is still running after `docker stop`", hint="check the Docker engine there")
+
+        self._do(stop, what="canceling the run")
+
+    # -- files --------------------------------------------------------------------------------------
+    def collect(self, run_dir: Path) -> list[str]:
+        """The rest of the driver log, then `outputs/` and the metrics file, out of the (ended) container."""
+
+        def work(run: DockerRun) -> list[str]:
+            if run._inspect() is None:
+                return [f"the container {self.container} is gone, so its outputs/ and metrics could not be "
+                        "collected"]
+            with _appender(run_dir / DRIVER_LOG, wait=True) as log:
+                assert log is not None
+                have = os.fstat(log.fileno()).st_size
+                data = run.engine.client.api.logs(self.container_id, stdout=True, stderr=True, follow=False)
+                if len(data) > have:
+                    log.write(data[have:])
+            return run.collect(run_dir)
+
+        return self._do(work, what="collecting the run's files")
+
+    def cleanup(self) -> None:
+        """Remove the container (unless kept) and the run's folder on the host; best effort."""
+
+        def work(run: DockerRun) -> None:
+            run.cleanup()
+            assert self._engine is not None
+            self._engine[0].check("remove", self.remote_dir)
+
+        try:
+            self._do(work, what="removing the run's container", patient=False)
+        except AmlexecError:
+            pass
+        except Exception as exc:
+            if not is_connection_error(exc):
+                raise
+        finally:
+            self._close_engine()
+            self.session.close()
+
+
+def _is_http_error(exc: BaseException) -> bool:
+    import urllib3.exceptions
+
+    return isinstance(exc, urllib3.exceptions.HTTPError)
+
+
+@contextlib.contextmanager
+def _watchdog(host: RemoteHost) -> Iterator[None]:
+    """While a read waits with no deadline (the log stream), ping the host now and then, and close the
+    connection when it stops answering: the read then ends, and the session reconnects or gives up."""
+    stop = threading.Event()
+    timeout = max(host.conn.settings.connect_timeout, 2.0)
+
+    def watch() -> None:
+        while not stop.wait(PING_EVERY_SECONDS):
+            if not host.conn.ping(timeout) and not stop.is_set():
+                host.conn.close()
+                return
+
+    thread = threading.Thread(target=watch, daemon=True, name="amlexec-ssh-watchdog")
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
