@@ -16,8 +16,11 @@ pytestmark = pytest.mark.docker
 
 
 def env_tags(project) -> list[str]:
-    return [t for i in project.client.api.images(name=f"amlexec-env/{project.root.name}-*")
-            for t in i.get("RepoTags") or []]
+    """Tags of this project's environment images (the repository name carries a hash of its folder)."""
+    from amlexec.image.tags import environment_repository
+
+    repository = environment_repository(project.root.name, project.root)
+    return [t for i in project.client.api.images(name=repository) for t in i.get("RepoTags") or []]
 
 
 def test_broken_yaml_is_a_config_error_and_builds_nothing(docker_project):
