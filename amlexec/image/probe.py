@@ -26,6 +26,11 @@ INTERPRETERS = ("python3", "python")
 _PROBE = """\
 import importlib.util, json, platform, sys
 libc = platform.libc_ver()
+try:  # the pip that `python -m venv` puts into a new environment (ensurepip's bundled one)
+    import ensurepip
+    pip = ensurepip.version()
+except Exception:
+    pip = None
 print(json.dumps({
     "executable": sys.executable,
     "version": "%d.%d.%d" % sys.version_info[:3],
@@ -33,6 +38,7 @@ print(json.dumps({
     "glibc": libc[1] if libc[0] == "glibc" else None,
     "machine": platform.machine(),
     "venv": importlib.util.find_spec("venv") is not None and importlib.util.find_spec("ensurepip") is not None,
+    "pip": pip,
 }))
 """
 
@@ -45,6 +51,11 @@ class PythonInfo:
     glibc: str | None
     machine: str
     venv: bool
+    pip: str | None = None  # the pip a new venv gets (ensurepip's); None in probes cached before it was asked
+
+    @property
+    def describe(self) -> str:
+        return f"Python {self.version} ({self.executable})"
 
     @property
     def target(self) -> TargetPython:
@@ -59,9 +70,12 @@ def _cache_file() -> Path:
 def cached(image_id: str) -> PythonInfo | None:
     try:
         entry = json.loads(_cache_file().read_text()).get(image_id)
-        return PythonInfo(**entry) if entry else None
+        info = PythonInfo(**entry) if entry else None
     except (OSError, ValueError, TypeError):
         return None
+    if info is not None and info.pip is None and info.venv:
+        return None  # probed by an older amlexec that did not ask for pip's version: probe again
+    return info
 
 
 def _remember(image_id: str, info: PythonInfo) -> None:
