@@ -200,7 +200,7 @@ class LockSummary:
     """
 
     path: Path
-    digest: str  # sha256 of the file: locks are written deterministically, so equal bytes mean equal locks
+    digest: str  # what gets installed: every package's name, version, build and hashes, and the options
     fingerprint: str | None
     options: LockOptions
     pip_python: str | None
@@ -243,11 +243,17 @@ def read_lock_summary(path: Path, *, display: str | None = None) -> LockSummary:
         conda = tuple(sorted((str(p["name"]), str(p["version"]), str(p.get("build") or ""), str(p["url"]))
                              for p in packages if p.get("manager") == "conda"))
         pip = tuple(sorted((str(p["name"]), str(p["version"])) for p in packages if p.get("manager") == "pip"))
+        installed = sorted([str(p.get("manager")), str(p["name"]), str(p["version"]), str(p.get("build") or ""),
+                            str(p["url"]).rsplit("/", 1)[-1], json.dumps(p.get("hash") or {}, sort_keys=True)]
+                           for p in packages)
     except (yaml.YAMLError, ValueError, KeyError, TypeError, AttributeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ConfigError(f"{shown} is not a valid conda-lock file: {first}",
                           hint="delete it and run `amlexec env lock` again") from None
-    return LockSummary(path=path, digest=hashlib.sha256(raw).hexdigest(), fingerprint=ours.get("fingerprint"),
+    # Not the file's bytes: where the lock lives (its `sources`) and its comments do not change what it installs.
+    meaning = {"packages": installed, "options": {k: v for k, v in ours.items() if k != "fingerprint"}}
+    digest = hashlib.sha256(json.dumps(meaning, sort_keys=True).encode()).hexdigest()
+    return LockSummary(path=path, digest=digest, fingerprint=ours.get("fingerprint"),
                        options=LockOptions.from_metadata(ours), pip_python=ours.get("pip_python"), conda=conda,
                        pip=pip)
 
