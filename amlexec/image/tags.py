@@ -48,14 +48,17 @@ def slug(name: str) -> str:
 
 def environment_hash(*, base_id: str, interpreter: str, plan: EnvironmentPlan, pip: PipMode,
                      lock: dict[str, str] | None = None) -> str:
-    """The tag; `lock` describes the lock an image is built from (None for images without one)."""
+    """The tag; `lock` describes the lock an image is built from (None for images without one).
+
+    An image built from a lock is defined by what the lock installs, not by the dependency file's text
+    (the lock is checked against the file before): relocking to the same packages finds the same image.
+    """
     recipe = render_dockerfile_template_digest()
-    meaning = {
+    meaning: dict[str, object] = {
         "recipe": RECIPE_VERSION, "template": recipe, "base": base_id, "interpreter": interpreter,
-        "pip": pip.value, **plan.digest_inputs(),
+        "pip": pip.value,
     }
-    if lock is not None:
-        meaning["lock"] = dict(lock)
+    meaning.update(plan.digest_inputs() if lock is None else {"lock": dict(lock)})
     return hashlib.sha256(json.dumps(meaning, sort_keys=True).encode()).hexdigest()[:HASH_LENGTH]
 
 
