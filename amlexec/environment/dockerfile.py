@@ -8,8 +8,11 @@ Project code is never part of the image: every run gets a fresh snapshot, so edi
 triggers a build.
 
 Environments with conda packages (issue 4) add a builder stage before the final one (`conda_stage`): the
-base image's Python runs py-rattler from a wheel the host downloaded, and installs the locked packages
-from a channel the host staged into the context, with no network, into the prefix the final stage copies.
+base image's Python runs py-rattler and installs the locked packages from a channel the host staged into
+the context, with no network, into the prefix the final stage copies. py-rattler itself (a wheel the host
+downloaded, unpacked) lives in a small *tool image* built once per project, base image and py-rattler
+version (`render_tool_dockerfile`): the builder stage starts FROM it, so a changed lock never unpacks it
+again, and the builder's own layers can be removed after each build without losing that cache.
 When the lock holds a real `python` package, the final stage has no venv: conda's own interpreter is the
 environment's. Each part of the file is its own function, so other layers (for example a Java runtime)
 slot in between without touching these.
@@ -35,8 +38,9 @@ PIP_DIR = "/opt/amlexec/pip"
 ENV_PYTHON = f"{ENV_DIR}/bin/python"
 CONDA_STAGE = "amlexec-conda"  # the builder stage's name
 CONDA_DIR = "/opt/amlexec/conda"  # in the builder stage only: py-rattler, the staged channel, the request
-CONDA_TOOL = "conda/tool"  # context folder: the py-rattler wheel and rattler_child.py (rarely changes)
-CONDA_DATA = "conda/data"  # context folder: the staged channel and install.json (changes with the lock)
+CONDA_TOOL = "conda/tool"  # tool image context folder: the py-rattler wheel
+CONDA_DATA = "conda/data"  # context folder: the staged channel, install.json and rattler_child.py
+CONDA_SITE = f"{CONDA_DIR}/site"  # the unpacked py-rattler wheel, in the tool image
 CONDA_CHANNEL = f"{CONDA_DIR}/data/channel"
 CONDA_REQUEST = f"{CONDA_DIR}/data/install.json"
 CONDA_CACHE = "/tmp/amlexec-rattler-cache"
@@ -52,7 +56,7 @@ class PipMode(str, Enum):
 class CondaRecipe:
     """The builder stage that installs a lock's conda packages (see the module's docstring)."""
 
-    rattler_wheel: str  # file name of the py-rattler wheel in conda/tool/
+    tool_image: str  # the image id of the tool image (render_tool_dockerfile) the builder stage starts from
     conda_python: bool  # True: the lock has a real python, and the environment is conda's prefix, no venv
 
 
@@ -91,21 +95,31 @@ def render_dockerfile(recipe: Recipe) -> str:
     return "\n".join(lines)
 
 
-def conda_stage(recipe: Recipe, conda: CondaRecipe) -> list[str]:
-    """The builder stage: py-rattler (unpacked from the host's wheel) installs the staged lock into ENV_DIR.
+def render_tool_dockerfile(base: str, interpreter: str, wheel: str, labels: tuple[tuple[str, str], ...]) -> str:
+    """The tool image: the base image with py-rattler unpacked at CONDA_SITE (no install, no network).
 
-    The tool layers come first and change only with py-rattler's version; the data layer changes with the
-    lock. The stage carries the labels too, so `experiment clean` finds it if a build is interrupted.
+    `labels` are the project's (not an environment's), so `experiment clean` finds it and one tool image
+    serves every environment of the project.
     """
-    wheel = f"{CONDA_DIR}/tool/{conda.rattler_wheel}"
+    lines = [f"# amlexec conda tool image, recipe {RECIPE_VERSION}. Generated; do not edit.",
+             f"FROM {base}",
+             f"COPY {CONDA_TOOL}/ {CONDA_DIR}/tool/",
+             "RUN " + _exec_form([interpreter, "-m", "zipfile", "-e", f"{CONDA_DIR}/tool/{wheel}", CONDA_SITE]),
+             *label_lines(Recipe(base=base, interpreter=interpreter, pip=PipMode.none, labels=labels)), ""]
+    return "\n".join(lines)
+
+
+def conda_stage(recipe: Recipe, conda: CondaRecipe) -> list[str]:
+    """The builder stage: py-rattler (from the tool image) installs the staged lock into ENV_DIR.
+
+    The stage carries the labels too, so `experiment clean` finds it if a build is interrupted.
+    """
     return [
         "# Builder stage: installs the locked conda packages, offline, from the channel staged by the host.",
-        f"FROM {recipe.base} AS {CONDA_STAGE}",
-        f"COPY {CONDA_TOOL}/ {CONDA_DIR}/tool/",
-        "RUN " + _exec_form([recipe.interpreter, "-m", "zipfile", "-e", wheel, f"{CONDA_DIR}/site"]),
+        f"FROM {conda.tool_image} AS {CONDA_STAGE}",
         f"COPY {CONDA_DATA}/ {CONDA_DIR}/data/",
-        "RUN " + _exec_form([recipe.interpreter, f"{CONDA_DIR}/tool/rattler_child.py", "--request", CONDA_REQUEST,
-                             "--site", f"{CONDA_DIR}/site"]),
+        "RUN " + _exec_form([recipe.interpreter, f"{CONDA_DIR}/data/rattler_child.py", "--request", CONDA_REQUEST,
+                             "--site", CONDA_SITE]),
         *label_lines(recipe),
         "",
     ]
@@ -187,22 +201,26 @@ def context_files(recipe: Recipe, plan: EnvironmentPlan, *, wheels_dir: Path | N
 
 @dataclass(frozen=True)
 class CondaContext:
-    """The builder stage's inputs on the host: py-rattler's wheel, the child script, the staged channel."""
+    """The builder stage's inputs on the host: the child script, the staged channel, the request."""
 
-    rattler_wheel: Path
     rattler_child: Path
     channel_dir: Path
     request: bytes  # install.json
 
     def files(self) -> dict[str, bytes | Path]:
         files: dict[str, bytes | Path] = {
-            f"{CONDA_TOOL}/{self.rattler_wheel.name}": self.rattler_wheel,
-            f"{CONDA_TOOL}/rattler_child.py": self.rattler_child,
+            f"{CONDA_DATA}/rattler_child.py": self.rattler_child,
             f"{CONDA_DATA}/install.json": self.request,
         }
         for path in sorted(p for p in self.channel_dir.rglob("*") if p.is_file()):
             files[f"{CONDA_DATA}/channel/{path.relative_to(self.channel_dir).as_posix()}"] = path
         return files
+
+
+def tool_context_files(base: str, interpreter: str, wheel: Path,
+                       labels: tuple[tuple[str, str], ...]) -> dict[str, bytes | Path]:
+    return {"Dockerfile": render_tool_dockerfile(base, interpreter, wheel.name, labels).encode(),
+            f"{CONDA_TOOL}/{wheel.name}": wheel}
 
 
 def write_context(files: Mapping[str, bytes | Path], out: BinaryIO) -> None:

@@ -37,7 +37,7 @@ from ..errors import EnvironmentBuildError, NotFoundError
 from . import probe
 from .build import build_image
 from .engine import Engine, sdk_errors
-from .tags import ImageName, environment_hash, environment_image, image_labels
+from .tags import ImageName, environment_hash, environment_image, image_labels, project_labels, tool_image
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -201,9 +201,12 @@ def ensure_environment_image(request: EnvironmentRequest, engine: Engine, *, pro
             conda, lock_text = _stage_lock(r, Path(scratch), wheels_dir, progress)
         elif r.pip is PipMode.offline:
             lock_text = _download(r, wheels_dir, log_path, progress)
+        conda_recipe = None
+        if conda is not None and r.lock is not None:
+            tool = _tool_image(request, r, engine, log_path=log_path, progress=progress, live=live)
+            conda_recipe = CondaRecipe(tool_image=tool, conda_python=r.lock.summary.conda_python)
         recipe = Recipe(base=r.base_id, interpreter=r.python.executable, pip=r.pip, labels=tuple(labels.items()),
-                        conda=CondaRecipe(conda.rattler_wheel.name, r.lock.summary.conda_python)
-                        if conda is not None and r.lock is not None else None)
+                        conda=conda_recipe)
         files = context_files(recipe, r.plan, wheels_dir=wheels_dir, lock=lock_text, conda=conda)
         context_path = Path(scratch) / "context.tar"
         with open(context_path, "w+b") as context:
@@ -228,7 +231,6 @@ def _stage_lock(r: _Resolved, scratch: Path, wheels_dir: Path,
         install_request,
         pip_requirements_text,
         rattler_child_source,
-        rattler_wheel,
         stage_conda_channel,
         stage_pip_wheels,
     )
@@ -241,10 +243,9 @@ def _stage_lock(r: _Resolved, scratch: Path, wheels_dir: Path,
         channel = scratch / "channel"
         progress(f"fetching {len(locked.conda)} locked conda package(s) into the build context...")
         stage_conda_channel(locked, channel)
-        wheel = rattler_wheel(r.python.target)
         request = install_request(locked, channel_url=f"file://{CONDA_CHANNEL}", prefix=ENV_DIR,
                                   cache_dir=CONDA_CACHE, timeout=600)
-        conda = CondaContext(rattler_wheel=wheel, rattler_child=rattler_child_source(), channel_dir=channel,
+        conda = CondaContext(rattler_child=rattler_child_source(), channel_dir=channel,
                              request=(json.dumps(request, indent=1, sort_keys=True) + "\n").encode())
     lock_text = None
     if locked.pip:
@@ -253,6 +254,27 @@ def _stage_lock(r: _Resolved, scratch: Path, wheels_dir: Path,
         lock_text = f"# Written by amlexec from {r.lock.display}: the locked wheels, by hash.\n" + \
             pip_requirements_text(locked)
     return conda, lock_text
+
+
+def _tool_image(request: EnvironmentRequest, r: _Resolved, engine: Engine, *, log_path: Path,
+                progress: Callable[[str], None], live: bool | None) -> str:
+    """The project's conda tool image (py-rattler unpacked over the base image): found by its tag, or built."""
+    from ..environment.buildcontext import rattler_wheel
+    from ..environment.dockerfile import tool_context_files
+
+    wheel = rattler_wheel(r.python.target)
+    name = tool_image(request.project_name, request.project_root, base_id=r.base_id,
+                      interpreter=r.python.executable, wheel=wheel.name)
+    existing = engine.image_id(name.ref)
+    if existing:
+        return existing
+    progress(f"building the conda tool image {name.ref} (py-rattler {r.rattler}, once per project and base image)")
+    labels = tuple(project_labels(request.project_name, request.project_root).items())
+    with tempfile.TemporaryFile() as context:
+        write_context(tool_context_files(r.base_id, r.python.executable, wheel, labels), context)
+        context.seek(0)
+        return build_image(engine.client, context=context, repository=name.repository, tag=name.tag,
+                           log_path=log_path, progress=progress, network_mode="none", live=live)
 
 
 def _download(r: _Resolved, dest: Path, log_path: Path, progress: Callable[[str], None]) -> str:

@@ -65,12 +65,22 @@ def environment_hash(*, base_id: str, interpreter: str, plan: EnvironmentPlan, p
 def render_dockerfile_template_digest() -> str:
     """A digest of the Dockerfile text for fixed inputs, so editing the recipe changes every tag even if
     someone forgets to bump RECIPE_VERSION."""
-    from ..environment.dockerfile import CondaRecipe, Recipe
+    from ..environment.dockerfile import CondaRecipe, Recipe, render_tool_dockerfile
 
-    condas = (None, CondaRecipe("W", conda_python=False), CondaRecipe("W", conda_python=True))
+    condas = (None, CondaRecipe("T", conda_python=False), CondaRecipe("T", conda_python=True))
     text = "".join(render_dockerfile(Recipe(base="B", interpreter="I", pip=mode, labels=(("K", "V"),), conda=c))
                    for mode in PipMode for c in condas)
+    text += render_tool_dockerfile("B", "I", "W", (("K", "V"),))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def tool_image(project_name: str, project_root: Path, *, base_id: str, interpreter: str, wheel: str) -> ImageName:
+    """The project's conda tool image (py-rattler unpacked over the base image), one per base and wheel."""
+    from ..environment.dockerfile import render_tool_dockerfile
+
+    text = render_tool_dockerfile(base_id, interpreter, wheel, ())
+    digest = hashlib.sha256(text.encode()).hexdigest()[:HASH_LENGTH]
+    return ImageName(environment_repository(project_name, project_root), f"conda-tool-{digest}")
 
 
 def environment_repository(project_name: str, project_root: Path) -> str:

@@ -53,7 +53,7 @@ def test_prepare_installs_locked_conda_packages_offline_and_a_run_imports_them(c
     assert any(line.startswith("no aml_config/conda-lock.yml: solving") for line in prepared["progress"])
     log = build_log(conda_project, prepared)
     assert "(network: none)" in log  # the build cannot reach anything: every package came in the context
-    assert "FROM " in log and " AS amlexec-conda" in log
+    assert " AS amlexec-conda" in log and "conda tool image" in " ".join(prepared["progress"])
     assert "amlexec: installed 3 conda package(s) into /opt/amlexec/env" in log
     assert not conda_project.client.api.images(filters={"dangling": True, "label": f"amlexec.project_root="
                                                        f"{conda_project.root}"}), "no leftover builder stage"
@@ -122,6 +122,7 @@ def test_one_package_changed_rebuilds_the_conda_layers_only(conda_project):
     log = build_log(conda_project, two)
     venv_step = log.split('"-m", "venv"', 1)[1].split("Step ", 1)[0]
     assert "Using cache" in venv_step, "the venv layer does not depend on the lock"
+    assert "zipfile" not in log and not any("tool image" in line for line in two["progress"]), "py-rattler kept"
     conda_project.write("use.py", "import alpha\nprint(alpha.__version__)\n")
     assert conda_project.submit("use.py").stdout == b"2.0\n"
 
@@ -164,5 +165,10 @@ def test_a_locked_package_missing_from_the_mirror_names_the_channel(conda_projec
         conda_project.prepare()
     assert err.value.message.startswith("locked package beta-1.0-py_0.tar.bz2 is not in channel "
                                         f"https://conda.anaconda.org/amlexec-test (mapped to {mirror.as_uri()})")
-    assert conda_project.images() == []
+    assert environment_images(conda_project) == []
+
+
+def environment_images(project) -> list[str]:
+    """The project's environment image tags (its conda tool image, which outlives environments, excluded)."""
+    return [t for i in project.images() for t in i.get("RepoTags") or [] if ":conda-tool-" not in t]
 

@@ -15,6 +15,8 @@ from amlexec.environment.dockerfile import (
     Recipe,
     context_files,
     render_dockerfile,
+    render_tool_dockerfile,
+    tool_context_files,
 )
 from amlexec.environment.imagelock import ImagePython, LockWishes, disagreement, on_the_fly_options
 from amlexec.environment.lockfile import LockOptions, read_lock_summary, render_lock
@@ -31,23 +33,35 @@ WHEEL = "py_rattler-0.28.0-cp310-abi3-manylinux_2_17_x86_64.whl"
 
 def recipe(conda_python: bool, pip: PipMode = PipMode.offline) -> Recipe:
     return Recipe(base="sha256:abc", interpreter="/usr/bin/python3", pip=pip, labels=(("amlexec", "1"),),
-                  conda=CondaRecipe(WHEEL, conda_python=conda_python))
+                  conda=CondaRecipe("sha256:tool", conda_python=conda_python))
+
+
+def test_tool_image_unpacks_py_rattler_once_per_project_and_base(tmp_path: Path):
+    text = render_tool_dockerfile("sha256:abc", "/usr/bin/python3", WHEEL, (("amlexec.project", "p"),))
+    assert text.splitlines()[1:] == [
+        "FROM sha256:abc",
+        "COPY conda/tool/ /opt/amlexec/conda/tool/",
+        f'RUN ["/usr/bin/python3", "-m", "zipfile", "-e", "/opt/amlexec/conda/tool/{WHEEL}", '
+        '"/opt/amlexec/conda/site"]',
+        'LABEL "amlexec.project"="p"',
+    ]
+    wheel = tmp_path / WHEEL
+    wheel.write_bytes(b"w")
+    assert sorted(tool_context_files("sha256:abc", "/usr/bin/python3", wheel, ())) == [
+        "Dockerfile", f"conda/tool/{WHEEL}"]
 
 
 def test_builder_stage_installs_the_staged_lock_then_the_final_stage_copies_it():
     lines = render_dockerfile(recipe(conda_python=False)).splitlines()
     froms = [i for i, line in enumerate(lines) if line.startswith("FROM ")]
-    assert [lines[i] for i in froms] == ["FROM sha256:abc AS amlexec-conda", "FROM sha256:abc"]
+    assert [lines[i] for i in froms] == ["FROM sha256:tool AS amlexec-conda", "FROM sha256:abc"]
     builder, final = lines[froms[0]:froms[1]], lines[froms[1]:]
-    assert builder[1:5] == [
-        "COPY conda/tool/ /opt/amlexec/conda/tool/",
-        f'RUN ["/usr/bin/python3", "-m", "zipfile", "-e", "/opt/amlexec/conda/tool/{WHEEL}", '
-        '"/opt/amlexec/conda/site"]',
+    assert builder[1:3] == [
         "COPY conda/data/ /opt/amlexec/conda/data/",
-        'RUN ["/usr/bin/python3", "/opt/amlexec/conda/tool/rattler_child.py", "--request", '
+        'RUN ["/usr/bin/python3", "/opt/amlexec/conda/data/rattler_child.py", "--request", '
         '"/opt/amlexec/conda/data/install.json", "--site", "/opt/amlexec/conda/site"]',
     ]
-    assert builder[5].startswith('LABEL "amlexec"="1"')  # so `experiment clean` finds an interrupted build's stage
+    assert builder[3].startswith('LABEL "amlexec"="1"')  # so `experiment clean` finds an interrupted build's stage
     steps = [line for line in final if not line.startswith("#")]
     assert steps[1] == 'RUN ["/usr/bin/python3", "-m", "venv", "/opt/amlexec/env"]'  # cached across locks
     assert steps[2] == "COPY --from=amlexec-conda /opt/amlexec/env/ /opt/amlexec/env/"
@@ -76,20 +90,18 @@ def test_template_digest_covers_the_conda_stage(monkeypatch):
     assert render_dockerfile_template_digest() != before
 
 
-def test_context_holds_tool_channel_and_request(tmp_path: Path):
+def test_context_holds_channel_request_and_child(tmp_path: Path):
     channel = tmp_path / "channel"
     (channel / "noarch").mkdir(parents=True)
     (channel / "noarch" / "repodata.json").write_text("{}")
     (channel / "noarch" / "a-1-0.tar.bz2").write_bytes(b"a")
-    wheel = tmp_path / WHEEL
-    wheel.write_bytes(b"w")
     child = tmp_path / "rattler_child.py"
     child.write_text("")
-    conda = CondaContext(rattler_wheel=wheel, rattler_child=child, channel_dir=channel, request=b"{}")
+    conda = CondaContext(rattler_child=child, channel_dir=channel, request=b"{}")
     files = context_files(recipe(False, PipMode.none), plan=None, conda=conda)  # type: ignore[arg-type]
     assert sorted(files) == ["Dockerfile", "conda/data/channel/noarch/a-1-0.tar.bz2",
                              "conda/data/channel/noarch/repodata.json", "conda/data/install.json",
-                             f"conda/tool/{WHEEL}", "conda/tool/rattler_child.py"]
+                             "conda/data/rattler_child.py"]
     with pytest.raises(ValueError, match="staged channel"):
         context_files(recipe(False, PipMode.none), plan=None)  # type: ignore[arg-type]
 
