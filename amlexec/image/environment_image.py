@@ -125,6 +125,11 @@ def _resolve(request: EnvironmentRequest, engine: Engine, progress: Callable[[st
                               state_dir=request.state_dir, display=request.display,
                               python=ImagePython(python.version, python.pip, python.glibc), wishes=request.wishes,
                               progress=progress)
+    if lock is None and request.deps.other_conda_specs:  # never a silent pip-only image for conda packages
+        raise EnvironmentBuildError(
+            f"{request.deps_display} lists conda packages ({', '.join(request.deps.other_conda_specs)}), and this "
+            "request names no dependency file path to find or keep their lock",
+            hint="pass deps_path and state_dir in the EnvironmentRequest (DockerTarget._request does)")
     if lock is None:
         check_python(plan, python.version, image=request.base_image)
         pip = PipMode.none if not plan.has_pip else (PipMode.offline if request.offline else PipMode.online)
