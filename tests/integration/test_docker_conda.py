@@ -125,6 +125,8 @@ def test_one_package_changed_rebuilds_the_conda_layers_only(conda_project):
     assert "zipfile" not in log and not any("tool image" in line for line in two["progress"]), "py-rattler kept"
     conda_project.write("use.py", "import alpha\nprint(alpha.__version__)\n")
     assert conda_project.submit("use.py").stdout == b"2.0\n"
+    proc = conda_project.cli("experiment", "clean", "--yes")
+    assert proc.returncode == 0 and conda_project.images() == [], "clean removes the tool image too"
 
 
 def test_unsatisfiable_spec_names_the_spec_and_the_channel_and_builds_nothing(conda_project, conda_channel):
