@@ -1,8 +1,10 @@
 """Which Python a base image offers, found by running it once per image id and remembered.
 
-The answer decides the offline wheels' platform (Python version, ABI, glibc, machine) and is checked
-against `python=X.Y` in conda_dependencies.yml. An image id names immutable content, so the cache never
-goes stale; it lives in the amlexec home and is shared by every engine and project.
+The answer decides the offline wheels' platform (Python version, ABI, glibc, machine), is checked
+against `python=X.Y` in conda_dependencies.yml, and gives the Python and pip versions that
+`--python-from-base-image` stand-ins describe and that a lock is checked against. An image id names
+immutable content, so the cache never goes stale; it lives in the amlexec home and is shared by every
+engine and project.
 """
 
 from __future__ import annotations
@@ -52,10 +54,6 @@ class PythonInfo:
     machine: str
     venv: bool
     pip: str | None = None  # the pip a new venv gets (ensurepip's); None in probes cached before it was asked
-
-    @property
-    def describe(self) -> str:
-        return f"Python {self.version} ({self.executable})"
 
     @property
     def target(self) -> TargetPython:
