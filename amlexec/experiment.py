@@ -181,7 +181,10 @@ def execute(store: HistoryStore, spec: RunSpec, target: Any, *, sink: Sink, prog
             prepare = getattr(target, "ensure_environment", None)
             if prepare is not None:
                 store.update(spec.run_id, status="Preparing")
-                prepare(spec, progress)
+                facts = prepare(spec, progress)
+                if facts:  # what the run's environment is (e.g. which Python): kept in the run's properties
+                    properties = {**store.get(spec.run_id).properties, **facts}
+                    store.update(spec.run_id, properties=properties)
             handle = target.submit(spec, progress)
             store.update(spec.run_id, status="Running", start_time_utc=utc_now(), handle=handle.state())
             log.write("started: " + json.dumps(handle.state()))

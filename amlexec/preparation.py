@@ -17,6 +17,9 @@ class PrepareRequest:
     conda_file: str | None = None
     offline: bool | None = None  # None: the target's setting (AMLEXEC_OFFLINE, the .compute file)
     force: bool = False
+    python_from_base_image: bool = False  # no lock yet: satisfy python/pip with the base image's interpreter
+    conda_from_pypi: bool = False  # no lock yet: install the conda specs as PyPI wheels
+    relock: bool = False  # the lock no longer matches: relock it (with the options it was made with)
 
 
 def prepare(project: Project, req: PrepareRequest, *, progress: Progress) -> dict[str, Any]:
@@ -30,7 +33,14 @@ def prepare(project: Project, req: PrepareRequest, *, progress: Progress) -> dic
             f"target '{compute.name}' (type {compute.type}) has no environment to prepare",
             hint="the local target runs with the packages of its pythonLocation; install them there",
         )
-    prepared = do_prepare(rc, progress=progress, conda_file=req.conda_file, offline=req.offline, force=req.force)
+    extra = {}
+    if req.python_from_base_image or req.conda_from_pypi or req.relock:
+        from .environment.imagelock import LockWishes
+
+        extra["wishes"] = LockWishes(python_from_base_image=req.python_from_base_image,
+                                     conda_from_pypi=req.conda_from_pypi, relock=req.relock)
+    prepared = do_prepare(rc, progress=progress, conda_file=req.conda_file, offline=req.offline, force=req.force,
+                          **extra)
     return {"target": compute.name, "runconfig": rc.name, **prepared.summary()}
 
 

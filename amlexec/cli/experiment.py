@@ -19,13 +19,29 @@ OfflineOpt = Annotated[bool | None, typer.Option(
     "downloads (default: AMLEXEC_OFFLINE, else offlineBuild in the .compute file, else online).")]
 
 
-def _target_options(*, offline: bool | None, keep_container: bool) -> dict:
+PythonFromBaseOpt = Annotated[bool, typer.Option(
+    "--python-from-base-image", help="Docker targets without a lock: the environment's python and pip are the "
+    "base image's own (described by stand-in packages), for conda channels that hold no Python.")]
+CondaFromPypiOpt = Annotated[bool, typer.Option(
+    "--conda-from-pypi", help="Docker targets without a lock: install the conda specs as PyPI wheels instead "
+    "(no conda channel needed); refuses specs that PyPI has no equivalent for.")]
+RelockOpt = Annotated[bool, typer.Option(
+    "--relock", help="Docker targets: when aml_config/conda-lock.yml no longer matches the dependency file or "
+    "the base image, relock it (with the options it was made with) instead of stopping.")]
+
+
+def _target_options(*, offline: bool | None, keep_container: bool, python_from_base_image: bool = False,
+                    conda_from_pypi: bool = False, relock: bool = False) -> dict:
     """CLI switches for the target, carried to it in `RunSpec.options` (also into detached runs)."""
     options: dict = {}
     if offline is not None:
         options["offline"] = offline
     if keep_container:
         options["keep_container"] = True
+    for name, value in (("python_from_base_image", python_from_base_image), ("conda_from_pypi", conda_from_pypi),
+                        ("relock", relock)):
+        if value:
+            options[name] = True
     return options
 
 
@@ -57,6 +73,9 @@ def submit(
     offline: OfflineOpt = None,
     keep_container: Annotated[bool, typer.Option(
         "--keep-container", help="Docker targets: keep the run's container afterwards, for debugging.")] = False,
+    python_from_base_image: PythonFromBaseOpt = False,
+    conda_from_pypi: CondaFromPypiOpt = False,
+    relock: RelockOpt = False,
     output: OutputOpt = OutputFormat.table,
     query: QueryOpt = None,
 ) -> None:
@@ -73,7 +92,10 @@ def submit(
     words = list(script_and_args or [])
     request = SubmitRequest(runconfig=run_configuration, script=words[0] if words else None,
                             args=tuple(words[1:]), target=target, conda_file=conda_file, spark_file=spark_file,
-                            detach=detach, options=_target_options(offline=offline, keep_container=keep_container))
+                            detach=detach, options=_target_options(
+                                offline=offline, keep_container=keep_container,
+                                python_from_base_image=python_from_base_image, conda_from_pypi=conda_from_pypi,
+                                relock=relock))
     project = project_here()
     announce = progress if json_mode else (lambda line: typer.echo(line))
     result = do_submit(project, request, sink=_console_sink(json_mode), progress=progress, announce=announce)
@@ -136,19 +158,25 @@ def prepare(
                                                    help="Use this conda dependencies file.")] = None,
     offline: OfflineOpt = None,
     force: Annotated[bool, typer.Option("--force", help="Rebuild even when the image exists.")] = False,
+    python_from_base_image: PythonFromBaseOpt = False,
+    conda_from_pypi: CondaFromPypiOpt = False,
+    relock: RelockOpt = False,
     output: OutputOpt = OutputFormat.table,
     query: QueryOpt = None,
 ) -> None:
     """Build the run environment (a Docker image) of a run configuration's target ahead of runs.
 
-    The image is tagged by a hash of the base image and the dependency file's meaning: with no change,
-    nothing is built.
+    Conda packages come from the lock next to the dependency file (aml_config/conda-lock.yml, made by
+    `amlexec env lock`); without one, the file is solved for the base image and the answer kept in
+    .amlexec/locks/. The image is tagged by a hash of the base image, the dependency file's meaning and
+    the lock: with no change, nothing is built.
     """
     from ..preparation import PrepareRequest
     from ..preparation import prepare as do_prepare
 
-    result = do_prepare(project_here(), PrepareRequest(runconfig=run_configuration, target=target,
-                                                      conda_file=conda_file, offline=offline, force=force),
+    result = do_prepare(project_here(), PrepareRequest(
+        runconfig=run_configuration, target=target, conda_file=conda_file, offline=offline, force=force,
+        python_from_base_image=python_from_base_image, conda_from_pypi=conda_from_pypi, relock=relock),
                         progress=progress)
     show("experiment prepare", result, output, query)
 

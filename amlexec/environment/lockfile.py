@@ -192,6 +192,73 @@ def read_lock(path: Path, *, display: str | None = None) -> LockedEnvironment:
 
 
 @dataclass(frozen=True)
+class LockSummary:
+    """What `prepare` needs to know of a lock before deciding to build: read without conda-lock's models.
+
+    Parsing with conda-lock's pydantic models costs about 0.6 s of imports; a prepare that finds its image
+    must stay well under a second, so it reads the YAML directly and leaves validation to the build.
+    """
+
+    path: Path
+    digest: str  # what gets installed: every package's name, version, build and hashes, and the options
+    fingerprint: str | None
+    options: LockOptions
+    pip_python: str | None
+    conda: tuple[tuple[str, str, str, str], ...]  # (name, version, build, url) of each conda package
+    pip: tuple[tuple[str, str], ...]  # (name, version) of each pip package
+
+    @property
+    def python(self) -> tuple[str, str, str, str] | None:
+        """The locked `python` conda package, if any."""
+        return next((c for c in self.conda if c[0] == "python"), None)
+
+    @property
+    def conda_python(self) -> bool:
+        """True when the environment's interpreter is a real `python` package (not a base-image stand-in)."""
+        python = self.python
+        return python is not None and not is_standin(python[2])
+
+    @property
+    def installs_conda(self) -> bool:
+        """True when some conda package is more than a stand-in, so the image needs the conda stage."""
+        return any(not is_standin(c[2]) for c in self.conda)
+
+
+def read_lock_summary(path: Path, *, display: str | None = None) -> LockSummary:
+    """The lock's metadata and package list, read as plain YAML (fast); ConfigError when it is not a lock."""
+    import yaml
+
+    shown = display or str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise NotFoundError(f"{shown} does not exist", hint="write it with `amlexec env lock`") from None
+    try:
+        data = yaml.load(raw, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        if not isinstance(data, dict) or data.get("version") != 1 or not isinstance(data.get("metadata"), dict):
+            raise ValueError("not a version 1 conda-lock file")
+        custom = data["metadata"].get("custom_metadata") or {}
+        ours = {k[len(_PREFIX):]: str(v) for k, v in custom.items() if k.startswith(_PREFIX)}
+        packages = data.get("package") or []
+        conda = tuple(sorted((str(p["name"]), str(p["version"]), str(p.get("build") or ""), str(p["url"]))
+                             for p in packages if p.get("manager") == "conda"))
+        pip = tuple(sorted((str(p["name"]), str(p["version"])) for p in packages if p.get("manager") == "pip"))
+        installed = sorted([str(p.get("manager")), str(p["name"]), str(p["version"]), str(p.get("build") or ""),
+                            str(p["url"]).rsplit("/", 1)[-1], json.dumps(p.get("hash") or {}, sort_keys=True)]
+                           for p in packages)
+    except (yaml.YAMLError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"{shown} is not a valid conda-lock file: {first}",
+                          hint="delete it and run `amlexec env lock` again") from None
+    # Not the file's bytes: where the lock lives (its `sources`) and its comments do not change what it installs.
+    meaning = {"packages": installed, "options": {k: v for k, v in ours.items() if k != "fingerprint"}}
+    digest = hashlib.sha256(json.dumps(meaning, sort_keys=True).encode()).hexdigest()
+    return LockSummary(path=path, digest=digest, fingerprint=ours.get("fingerprint"),
+                       options=LockOptions.from_metadata(ours), pip_python=ours.get("pip_python"), conda=conda,
+                       pip=pip)
+
+
+@dataclass(frozen=True)
 class LockStatus:
     """Whether a lock still matches its dependency file; `reason` and `relock` say what to do if not."""
 
@@ -206,7 +273,7 @@ def check_lock(lock_path: Path, *, fingerprint: str, deps_display: str, lock_dis
     if not lock_path.is_file():
         return LockStatus("missing", f"{lock_display} does not exist",
                           relock_command(deps_display, options or LockOptions()))
-    locked = read_lock(lock_path, display=lock_display)
+    locked = read_lock_summary(lock_path, display=lock_display)
     command = relock_command(deps_display, options or locked.options)
     if locked.fingerprint != fingerprint:
         return LockStatus("stale", f"{deps_display} has changed since {lock_display} was written", command)

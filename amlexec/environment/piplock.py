@@ -9,7 +9,6 @@ name, version and hash, so any index holding the same file serves it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import shlex
@@ -21,6 +20,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from ..errors import ConfigError, EnvironmentBuildError
+from .wheels import TargetPython, file_digest, target_options
 
 
 @dataclass(frozen=True)
@@ -41,23 +41,17 @@ def canonical_name(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def wheel_platforms(glibc: str) -> list[str]:
-    """Every manylinux tag a glibc of this version runs, newest first: 2.36 -> manylinux_2_36 ... 2014."""
-    major, minor = (int(p) for p in glibc.split(".")[:2])
-    tags = [f"manylinux_{major}_{m}_x86_64" for m in range(minor, 16, -1)]
-    return [*tags, "manylinux2014_x86_64", "any"]
+def lock_target(python_version: str, glibc: str) -> TargetPython:
+    """The image a lock's wheels are for: CPython `python_version` on linux x86-64 with `glibc`."""
+    return TargetPython(version=python_version, implementation="cpython", glibc=glibc, machine="x86_64")
 
 
 def pip_argv(requirements: list[str], *, python_version: str, glibc: str, target: Path,
              options: tuple[str, ...] = (), constraints: Path | None = None) -> list[str]:
     """The `pip install --dry-run --report -` command line that resolves for the target."""
-    short = "".join(python_version.split(".")[:2])
     argv = [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
-            "--report", "-", "--target", str(target), "--only-binary=:all:",
-            "--python-version", ".".join(python_version.split(".")[:2]), "--implementation", "cp",
-            "--abi", f"cp{short}", "--abi", "abi3", "--abi", "none", "--retries", "1", "--timeout", "30"]
-    for tag in wheel_platforms(glibc):
-        argv += ["--platform", tag]
+            "--report", "-", "--target", str(target), *target_options(lock_target(python_version, glibc)),
+            "--retries", "1", "--timeout", "30"]
     for option in options:
         argv += shlex.split(option)
     if constraints is not None:
@@ -141,6 +135,6 @@ def _sha256(info: dict) -> str:
         return hash_text.split("=", 1)[1]
     parsed = urlparse(info["url"])
     if parsed.scheme == "file":  # a local wheelhouse gives no hash: compute it
-        return hashlib.sha256(Path(unquote(parsed.path)).read_bytes()).hexdigest()
+        return file_digest(Path(unquote(parsed.path)))
     raise EnvironmentBuildError(f"the package index gave no sha256 for {info['url']}",
                                 hint="use an index that publishes hashes (PyPI does)")

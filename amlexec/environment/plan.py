@@ -62,14 +62,15 @@ class EnvironmentPlan:
 
 
 def plan_environment(deps: CondaDependencies, *, display: str, root: Path) -> EnvironmentPlan:
-    """Check the dependency file against what the docker target can install, and plan the install."""
-    others = deps.other_conda_specs
-    if others:
-        raise EnvironmentBuildError(
-            f"{display}: conda packages are not yet supported on Docker targets: {', '.join(others)}",
-            hint="list packages that exist on PyPI under '- pip:' instead (e.g. '- pip: [scikit-learn]'); "
-            "conda package support is planned",
-        )
+    """Check the dependency file against what the docker target can install, and plan the pip install.
+
+    Conda packages are not part of this plan: they are solved and locked (`imagelock.py`), and an image with
+    them is built from the lock. Their specs are checked here, so a malformed one fails before anything runs.
+    """
+    if deps.other_conda_specs:
+        from .condaspec import parse_specs
+
+        parse_specs(deps.conda_specs, display=display)
     options: list[str] = []
     requirements: list[str] = []
     local: list[LocalWheel] = []

@@ -4,15 +4,18 @@ a JSON answer on stdout, and `os._exit` at the end.
 py-rattler sometimes crashes while the interpreter shuts down, after its work is done, so it never runs
 in the amlexec process (nor in pytest): the parent (`rattler_run.py`) starts this child with a deadline.
 The module imports nothing from amlexec, only the standard library and rattler, so a Docker build stage
-can run a copy of it to install a locked environment.
+can run a copy of it to install a locked environment: `python rattler_child.py --request FILE [--site DIR]`
+reads the request from FILE, finds rattler in DIR (an unpacked py-rattler wheel), and exits 1 with the
+message on stderr when the request fails, so the build step fails.
 
 Requests (`op`):
 - `index`:   {"channel_dir"}                                   -> {}
 - `solve`:   {"channels": [{"name", "url"}], "specs", "platform", "virtual_packages": [[name, version, build]],
               "cache_dir", "solver_timeout", "exclusive": {"url", "names"} | null}
                                                                -> {"records": [...]}
-- `install`: {"channels", "specs", "platform", "virtual_packages", "cache_dir", "prefix", "solver_timeout"}
-                                                               -> {"records": [...]}
+- `install`: {"channels", "specs", "platform", "virtual_packages", "cache_dir", "prefix", "solver_timeout",
+              "expect": {name: sha256 or md5} | null}          -> {"records": [...]}
+  With `expect`, the solution must be exactly those packages with those hashes, or nothing is installed.
 Failures answer {"ok": false, "kind": "unsatisfiable" | "channel" | "standin" | "spec" | "internal",
 "message", "spec", "channel"}.
 """
@@ -144,6 +147,23 @@ async def _solve(request: dict) -> list[Any]:
         raise
 
 
+def _check_expected(records: list[Any], expect: dict[str, dict[str, str | None]]) -> None:
+    """The solution must be exactly the locked packages, byte for byte: name -> {"sha256", "md5"} of each."""
+    def same(rec: Any, want: dict[str, str | None]) -> bool:
+        if want.get("sha256") and rec.sha256:
+            return rec.sha256.hex() == want["sha256"]
+        return bool(want.get("md5")) and rec.md5 is not None and rec.md5.hex() == want["md5"]
+
+    got = {rec.name.normalized: rec for rec in records}
+    missing = sorted(set(expect) - set(got))
+    extra = sorted(set(got) - set(expect))
+    changed = sorted(n for n in set(got) & set(expect) if not same(got[n], expect[n]))
+    if missing or extra or changed:
+        parts = [f"{what}: {', '.join(names)}" for what, names in
+                 (("missing", missing), ("not in the lock", extra), ("hash differs", changed)) if names]
+        raise Failure("internal", "the staged packages are not the locked ones (" + "; ".join(parts) + ")")
+
+
 async def _handle(request: dict) -> dict:
     op = request.get("op")
     if op == "index":
@@ -158,16 +178,40 @@ async def _handle(request: dict) -> dict:
         import rattler
 
         records = await _solve(request)
+        if request.get("expect") is not None:
+            _check_expected(records, request["expect"])
         await rattler.install(records, target_prefix=request["prefix"], cache_dir=request["cache_dir"],
                               platform=rattler.Platform(request["platform"]), show_progress=False)
         return {"records": [_record(r) for r in records]}
     raise Failure("internal", f"unknown op {op!r}")
 
 
+def _arguments(argv: list[str]) -> tuple[str | None, str | None]:
+    """`--request FILE` and `--site DIR` (both optional; without FILE the request comes on stdin)."""
+    values: dict[str, str] = {}
+    words = list(argv)
+    while words:
+        word = words.pop(0)
+        if word not in ("--request", "--site") or not words:
+            sys.stderr.write(f"usage: rattler_child.py [--request FILE] [--site DIR] (got {word!r})\n")
+            os._exit(2)
+        values[word] = words.pop(0)
+    return values.get("--request"), values.get("--site")
+
+
 def main() -> None:
     started = time.monotonic()
+    request_file, site = _arguments(sys.argv[1:])
+    if site:
+        sys.path.insert(0, site)
+    request: dict = {}
     try:
-        answer = {"ok": True, **asyncio.run(_handle(json.load(sys.stdin)))}
+        if request_file:
+            with open(request_file, encoding="utf-8") as fh:
+                request = json.load(fh)
+        else:
+            request = json.load(sys.stdin)
+        answer = {"ok": True, **asyncio.run(_handle(request))}
     except Failure as failure:
         answer = failure.answer
     except Exception as exc:
@@ -179,10 +223,20 @@ def main() -> None:
     except (TypeError, ValueError) as exc:
         text = json.dumps({"ok": False, "kind": "internal", "message": f"unserialisable answer: {exc}",
                            "spec": None, "channel": None})
-    sys.stdout.write(text + "\n")
+    code = 0
+    if not request_file:
+        sys.stdout.write(text + "\n")
+    else:  # a build step: say what happened in words, and fail the step on failure
+        if answer["ok"]:
+            names = ", ".join(f"{r['name']} {r['version']}" for r in answer.get("records", []))
+            sys.stdout.write(f"amlexec: installed {len(answer.get('records', []))} conda package(s) into "
+                             f"{request.get('prefix')} in {answer['seconds']:.1f}s: {names}\n")
+        else:
+            sys.stderr.write(f"ERROR: {answer['message']}\n")
+            code = 1
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(0)  # never run the interpreter's shutdown with rattler loaded (it can crash there)
+    os._exit(code)  # never run the interpreter's shutdown with rattler loaded (it can crash there)
 
 
 if __name__ == "__main__":

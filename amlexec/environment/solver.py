@@ -188,7 +188,8 @@ def _solve_error(answer: dict[str, Any], *, specs: list[str], channels: tuple[st
         re.match(r"\s*(python|pip)\b", spec or "") is not None
         or re.search(r"\b(python|pip)\b[^\n]*no candidates were found", message) is not None)
     python_hint = ("no channel here provides python (or pip): add one that does, or build over the base image's "
-                   "interpreter with --python-from-base-image VERSION")
+                   "interpreter: `experiment prepare --python-from-base-image` (it reads the version from the "
+                   "image), or `env lock --python-from-base-image VERSION`")
     if kind == "unsatisfiable" and spec:
         return EnvironmentBuildError(
             f"{where}no package matches '{spec}' for {platform} in channel(s) {shown} ({message})",

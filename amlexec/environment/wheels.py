@@ -2,7 +2,9 @@
 
 The image's build then installs them with `pip install --no-index --find-links ... --require-hashes` and
 no network. The argv and lock builders are pure functions (pinned by unit tests); `download_wheels`
-runs the host's pip.
+runs the host's pip. `target_options` is the one description of "wheels for this image" that every pip
+command amlexec runs for an image uses: these downloads, the lock's resolution (`piplock.py`) and the
+download of a lock's wheels (`buildcontext.py`).
 """
 
 from __future__ import annotations
@@ -61,23 +63,30 @@ def platform_tags(target: TargetPython) -> list[str]:
     return tags
 
 
-def pip_download_argv(
-    *, python: Sequence[str], dest: Path, requirements: Sequence[str], local_wheels: Sequence[Path],
-    target: TargetPython, index_options: Sequence[str] = (),
-) -> list[str]:
-    """`pip download` that resolves for the image (its Python, ABI and platform), wheels only."""
+def target_options(target: TargetPython) -> list[str]:
+    """pip options selecting wheels that run on `target`: its Python, CPython ABI and every manylinux tag.
+
+    `--abi cpXY` is enough: pip adds the `abi3` and `none` wheels a CPython of that version accepts.
+    """
     if target.implementation != "cpython":
         raise EnvironmentBuildError(
             f"offline builds need a CPython base image; this one runs {target.implementation}",
             hint="use a CPython base image, or build online (without --offline)",
         )
-    argv = [*python, "-m", "pip", "download", "--disable-pip-version-check", "--no-input",
-            "--only-binary=:all:", "--dest", str(dest),
-            "--python-version", target.major_minor, "--implementation", "cp", "--abi", target.abi]
+    argv = ["--only-binary=:all:", "--python-version", target.major_minor, "--implementation", "cp",
+            "--abi", target.abi]
     for tag in platform_tags(target):
         argv += ["--platform", tag]
-    argv += ["--platform", "any"]
-    argv += list(index_options)
+    return [*argv, "--platform", "any"]
+
+
+def pip_download_argv(
+    *, python: Sequence[str], dest: Path, requirements: Sequence[str], local_wheels: Sequence[Path],
+    target: TargetPython, index_options: Sequence[str] = (),
+) -> list[str]:
+    """`pip download` that resolves for the image (its Python, ABI and platform), wheels only."""
+    argv = [*python, "-m", "pip", "download", "--disable-pip-version-check", "--no-input", "--dest", str(dest),
+            *target_options(target), *index_options]
     argv += ["--", *requirements, *(str(p) for p in local_wheels)]
     return argv
 
@@ -139,7 +148,11 @@ def _last_error(log_path: Path) -> str:
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
+    return file_digest(path, "sha256")
+
+
+def file_digest(path: Path, algorithm: str = "sha256") -> str:
+    digest = hashlib.new(algorithm)
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)

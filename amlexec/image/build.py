@@ -3,7 +3,10 @@
 The build itself is untagged; the tag is applied only after the builder reported success, so a failed or
 interrupted build never leaves a name pointing at an incomplete image. The classic builder keeps the
 image of the last successful step of a failed build as an untagged leftover; it is removed too (cached
-layers that finished builds still use are kept). Works against any engine the caller's client talks to.
+layers that finished builds still use are kept). In a multi-stage build the classic builder also keeps the
+last image of every stage but the final one as a dangling `<none>` image: those are removed after the build,
+whatever its outcome (their contents were copied into the final image or are no longer needed). Works
+against any engine the caller's client talks to.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ if TYPE_CHECKING:
 
 BUILD_TIMEOUT = 3600  # seconds without any answer from the builder before giving up
 _STEP_IMAGE = re.compile(r"^\s*---> ([0-9a-f]{12})\s*$")
+_FROM_STEP = re.compile(r"^Step \d+/\d+ : FROM\s", re.I)
 _NONZERO = re.compile(r"returned a non-zero code: (\d+)")
 
 
@@ -33,6 +37,10 @@ class _Outcome:
     image_id: str = ""
     error: str = ""
     step_images: list[str] = field(default_factory=list)
+    stage_images: list[str] = field(default_factory=list)  # the last image of each finished earlier stage
+    stages: int = 0
+    from_images: set[str] = field(default_factory=set)  # images stages start FROM: never removed
+    after_from: bool = False
 
 
 def build_image(
@@ -69,6 +77,7 @@ def build_image(
             display.finish()
             if outcome.error or not outcome.image_id:
                 _remove_leftover(client, outcome.step_images)
+            _remove_stage_images(client, [i for i in outcome.stage_images if i not in outcome.from_images])
         log.write(f"# finished in {time.monotonic() - started:.1f}s: {outcome.error or outcome.image_id}\n")
     if outcome.error or not outcome.image_id:
         raise EnvironmentBuildError(_failure_message(display, outcome.error),
@@ -91,6 +100,14 @@ def _consume(chunk: Any, log: IO[str], display: BuildDisplay, outcome: _Outcome)
             m = _STEP_IMAGE.match(line)
             if m:
                 outcome.step_images.append(m.group(1))
+                if outcome.after_from:
+                    outcome.from_images.add(m.group(1))
+                    outcome.after_from = False
+            elif _FROM_STEP.match(line):
+                outcome.after_from = True
+                if outcome.stages and outcome.step_images:
+                    outcome.stage_images.append(outcome.step_images[-1])
+                outcome.stages += 1
             display.line(line)
     aux = chunk.get("aux")
     if isinstance(aux, dict) and aux.get("ID"):
@@ -125,3 +142,12 @@ def _remove_leftover(client: docker.DockerClient, step_images: list[str]) -> Non
         info = client.api.inspect_image(step_images[-1])
         if not info.get("RepoTags"):
             client.api.remove_image(step_images[-1], noprune=False)
+
+
+def _remove_stage_images(client: docker.DockerClient, stage_images: list[str]) -> None:
+    """Remove the dangling last images of earlier stages (untagged ones only; shared parents are kept)."""
+    errors = sdk_errors()
+    for image in stage_images:
+        with contextlib.suppress(errors.APIError):
+            if not client.api.inspect_image(image).get("RepoTags"):
+                client.api.remove_image(image, noprune=False)

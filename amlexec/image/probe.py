@@ -1,8 +1,10 @@
 """Which Python a base image offers, found by running it once per image id and remembered.
 
-The answer decides the offline wheels' platform (Python version, ABI, glibc, machine) and is checked
-against `python=X.Y` in conda_dependencies.yml. An image id names immutable content, so the cache never
-goes stale; it lives in the amlexec home and is shared by every engine and project.
+The answer decides the offline wheels' platform (Python version, ABI, glibc, machine), is checked
+against `python=X.Y` in conda_dependencies.yml, and gives the Python and pip versions that
+`--python-from-base-image` stand-ins describe and that a lock is checked against. An image id names
+immutable content, so the cache never goes stale; it lives in the amlexec home and is shared by every
+engine and project.
 """
 
 from __future__ import annotations
@@ -26,6 +28,11 @@ INTERPRETERS = ("python3", "python")
 _PROBE = """\
 import importlib.util, json, platform, sys
 libc = platform.libc_ver()
+try:  # the pip that `python -m venv` puts into a new environment (ensurepip's bundled one)
+    import ensurepip
+    pip = ensurepip.version()
+except Exception:
+    pip = None
 print(json.dumps({
     "executable": sys.executable,
     "version": "%d.%d.%d" % sys.version_info[:3],
@@ -33,6 +40,7 @@ print(json.dumps({
     "glibc": libc[1] if libc[0] == "glibc" else None,
     "machine": platform.machine(),
     "venv": importlib.util.find_spec("venv") is not None and importlib.util.find_spec("ensurepip") is not None,
+    "pip": pip,
 }))
 """
 
@@ -45,6 +53,7 @@ class PythonInfo:
     glibc: str | None
     machine: str
     venv: bool
+    pip: str | None = None  # the pip a new venv gets (ensurepip's); None in probes cached before it was asked
 
     @property
     def target(self) -> TargetPython:
@@ -59,9 +68,12 @@ def _cache_file() -> Path:
 def cached(image_id: str) -> PythonInfo | None:
     try:
         entry = json.loads(_cache_file().read_text()).get(image_id)
-        return PythonInfo(**entry) if entry else None
+        info = PythonInfo(**entry) if entry else None
     except (OSError, ValueError, TypeError):
         return None
+    if info is not None and info.pip is None and info.venv:
+        return None  # probed by an older amlexec that did not ask for pip's version: probe again
+    return info
 
 
 def _remember(image_id: str, info: PythonInfo) -> None:

@@ -2,7 +2,8 @@
 
 An environment image's tag is a hash of everything that defines it: the base image's id (so rebuilding
 the base invalidates it), the dependency file's meaning, the local wheels' contents, how pip installs
-(online/offline), and amlexec's image recipe. Equal inputs give the same tag, so a prepare with no
+(online/offline), the lock the image is built from (its bytes) with the py-rattler version that installs
+it, and amlexec's image recipe. Equal inputs give the same tag, so a prepare with no
 change finds the image and builds nothing. Images live in one repository per project folder (its name
 plus a hash of its path, since two folders may share a name), so cleaning one project never removes an
 image another project uses; identical layers are still shared on disk and in the build cache.
@@ -45,22 +46,41 @@ def slug(name: str) -> str:
     return text[:64].rstrip("._-") or "project"
 
 
-def environment_hash(*, base_id: str, interpreter: str, plan: EnvironmentPlan, pip: PipMode) -> str:
+def environment_hash(*, base_id: str, interpreter: str, plan: EnvironmentPlan, pip: PipMode,
+                     lock: dict[str, str] | None = None) -> str:
+    """The tag; `lock` describes the lock an image is built from (None for images without one).
+
+    An image built from a lock is defined by what the lock installs, not by the dependency file's text
+    (the lock is checked against the file before): relocking to the same packages finds the same image.
+    """
     recipe = render_dockerfile_template_digest()
-    meaning = {
+    meaning: dict[str, object] = {
         "recipe": RECIPE_VERSION, "template": recipe, "base": base_id, "interpreter": interpreter,
-        "pip": pip.value, **plan.digest_inputs(),
+        "pip": pip.value,
     }
+    meaning.update(plan.digest_inputs() if lock is None else {"lock": dict(lock)})
     return hashlib.sha256(json.dumps(meaning, sort_keys=True).encode()).hexdigest()[:HASH_LENGTH]
 
 
 def render_dockerfile_template_digest() -> str:
     """A digest of the Dockerfile text for fixed inputs, so editing the recipe changes every tag even if
     someone forgets to bump RECIPE_VERSION."""
-    from ..environment.dockerfile import Recipe
+    from ..environment.dockerfile import CondaRecipe, Recipe, render_tool_dockerfile
 
-    text = "".join(render_dockerfile(Recipe(base="B", interpreter="I", pip=mode)) for mode in PipMode)
+    condas = (None, CondaRecipe("T", conda_python=False), CondaRecipe("T", conda_python=True))
+    text = "".join(render_dockerfile(Recipe(base="B", interpreter="I", pip=mode, labels=(("K", "V"),), conda=c))
+                   for mode in PipMode for c in condas)
+    text += render_tool_dockerfile("B", "I", "W", (("K", "V"),))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def tool_image(project_name: str, project_root: Path, *, base_id: str, interpreter: str, wheel: str) -> ImageName:
+    """The project's conda tool image (py-rattler unpacked over the base image), one per base and wheel."""
+    from ..environment.dockerfile import render_tool_dockerfile
+
+    text = render_tool_dockerfile(base_id, interpreter, wheel, ())
+    digest = hashlib.sha256(text.encode()).hexdigest()[:HASH_LENGTH]
+    return ImageName(environment_repository(project_name, project_root), f"conda-tool-{digest}")
 
 
 def environment_repository(project_name: str, project_root: Path) -> str:

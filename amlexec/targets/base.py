@@ -80,7 +80,9 @@ class Target(Protocol):
 
     - `check(runconfig, conda_file, spark_file)`: validate what can be validated before a run is recorded,
       so a broken dependency file or a missing program fails the command without leaving a Failed run;
-    - `ensure_environment(spec, progress)`: build or refresh the run environment before `submit`.
+    - `ensure_environment(spec, progress)`: build or refresh the run environment before `submit`; it may
+      return a dict describing the environment (which image, which Python, which lock), which the run
+      keeps in its properties (`history info`).
     """
 
     type: ClassVar[str]

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 from ..config.compute import ComputeTarget
 from ..config.runconfig import RunConfig
+from ..environment.imagelock import LockWishes
 from ..errors import NotFoundError, UnavailableError, UsageError
 from ..image.engine import Engine, sdk_errors
 from ..image.environment_image import EnvironmentRequest, PreparedImage, ensure_environment_image
@@ -75,13 +76,15 @@ class DockerTarget:
 
         return self.compute.base_docker_image or DEFAULT_BASE_IMAGE
 
-    def _request(self, runconfig: RunConfig, *, conda_file: str | None, offline: bool | None) -> EnvironmentRequest:
+    def _request(self, runconfig: RunConfig, *, conda_file: str | None, offline: bool | None,
+                 wishes: LockWishes | None = None) -> EnvironmentRequest:
         path = self.project.resolve_file(conda_file or runconfig.conda_dependencies_file)
         deps = self.project.load_conda(runconfig, conda_file)
         return EnvironmentRequest(
             project_name=self.project.name, project_root=self.project.root, base_image=self.base_image,
             deps=deps, deps_display=self.project.display(path), offline=offline_setting(offline, self.compute),
-            log_dir=self.project.state_dir / "builds",
+            log_dir=self.project.state_dir / "builds", deps_path=path, state_dir=self.project.state_dir,
+            display=self.project.display, wishes=wishes or LockWishes(),
         )
 
     def check(self, runconfig: RunConfig, conda_file: str | None, spark_file: str | None) -> None:
@@ -96,24 +99,32 @@ class DockerTarget:
         plan_environment(request.deps, display=request.deps_display, root=request.project_root)
 
     def prepare(self, runconfig: RunConfig, *, progress: Progress, conda_file: str | None = None,
-                offline: bool | None = None, force: bool = False) -> PreparedImage:
+                offline: bool | None = None, force: bool = False,
+                wishes: LockWishes | None = None) -> PreparedImage:
         """Find or build the run environment image (`experiment prepare`)."""
         _check_framework(runconfig)
-        request = self._request(runconfig, conda_file=conda_file, offline=offline)
+        request = self._request(runconfig, conda_file=conda_file, offline=offline, wishes=wishes)
         return ensure_environment_image(request, self.engine, progress=progress, force=force)
 
-    def ensure_environment(self, spec: RunSpec, progress: Progress) -> None:
-        """Before a submit: the image must exist; it is built only when `PrepareEnvironment` allows."""
+    def ensure_environment(self, spec: RunSpec, progress: Progress) -> dict[str, Any]:
+        """Before a submit: the image must exist; it is built only when `PrepareEnvironment` allows.
+
+        Returns what the run records about its environment (which image, which Python, which lock).
+        """
         rc = spec.runconfig
         _check_framework(rc)
-        request = self._request(rc, conda_file=spec.conda_file, offline=spec.options.get("offline"))
+        request = self._request(rc, conda_file=spec.conda_file, offline=spec.options.get("offline"),
+                                wishes=wishes_from_options(spec.options))
         hint = (f"build it with `amlexec experiment prepare -c {rc.name}`, or set PrepareEnvironment: true in "
                 f"{rc.file_name} to build it at submit")
         prepared = ensure_environment_image(request, self.engine, progress=progress,
                                             build=rc.prepare_environment, missing_hint=hint)
         how = f"built in {prepared.seconds:.1f}s, log {prepared.log_path}" if prepared.built else "already built"
-        ControlLog(spec.run_dir / CONTROL_LOG).write(f"environment image: {prepared.ref} ({how})")
+        ControlLog(spec.run_dir / CONTROL_LOG).write(
+            f"environment image: {prepared.ref} ({how})", f"python: {prepared.python_detail}",
+            f"environment lock: {prepared.lock or 'none (pip packages only, no lock)'}")
         self._prepared = prepared
+        return prepared.run_properties()
 
     # -- runs -----------------------------------------------------------------------------------------
     def shared_directory(self) -> Path | None:
@@ -169,6 +180,12 @@ class DockerTarget:
 
     def restore(self, state: dict[str, Any]) -> DockerRun:
         return DockerRun.from_state(self.engine, state)
+
+
+def wishes_from_options(options: dict[str, Any]) -> LockWishes:
+    """`--python-from-base-image`, `--conda-from-pypi` and `--relock` as carried in `RunSpec.options`."""
+    return LockWishes(python_from_base_image=bool(options.get("python_from_base_image")),
+                      conda_from_pypi=bool(options.get("conda_from_pypi")), relock=bool(options.get("relock")))
 
 
 def _check_framework(rc: RunConfig) -> None:

@@ -98,11 +98,18 @@ def test_python_pin_that_the_base_image_cannot_meet(docker_project):
     assert docker_project.images() == []
 
 
-def test_conda_packages_are_not_yet_supported(docker_project):
+def test_conda_packages_without_a_reachable_channel_fail_the_run_naming_the_channel(docker_project):
+    """Conda packages are installed now (test_docker_conda.py); without a channel the run fails, clearly."""
     docker_project.write("aml_config/conda_dependencies.yml",
                          "dependencies:\n  - python=3.11\n  - scikit-learn\n  - pip:\n    - six\n")
-    with pytest.raises(EnvironmentBuildError, match=r"conda packages are not yet supported.*: scikit-learn$"):
-        docker_project.prepare()
+    docker_project.write("noop.py", "pass\n")
+    with pytest.raises(EnvironmentBuildError, match=r"cannot read conda channel defaults: "):
+        docker_project.submit("noop.py", python_from_base_image=True)
+    from amlexec.experiment import open_store
+
+    (record,) = open_store(docker_project.project).list()
+    assert record.status == "Failed" and "cannot read conda channel defaults" in (record.error or "")
+    assert docker_project.images() == []
 
 
 def test_missing_image_without_prepare_environment_says_how_to_build_it(docker_project):

@@ -13,7 +13,7 @@ import pytest
 from amlexec.environment.channels import ChannelMap, canonical_url, load_channel_map, parse_env_map
 from amlexec.environment.condapkg import BaseInterpreter, is_standin, write_standins
 from amlexec.environment.lockfile import LockOptions, check_lock, lock_path_for, read_lock, relock_command, render_lock
-from amlexec.environment.piplock import PipRecord, records_from_report, wheel_platforms
+from amlexec.environment.piplock import PipRecord, pip_argv, records_from_report
 from amlexec.environment.solver import SolvedRecord, parse_virtual_package, with_overrides
 from amlexec.errors import ConfigError, NotFoundError, UsageError
 
@@ -111,10 +111,13 @@ def test_relock_command_repeats_the_options():
     assert relock_command("my deps.yml", LockOptions()) == "amlexec env lock -d 'my deps.yml'"
 
 
-def test_wheel_platforms_follow_glibc():
-    tags = wheel_platforms("2.36")
-    assert tags[0] == "manylinux_2_36_x86_64" and "manylinux_2_17_x86_64" in tags
-    assert tags[-2:] == ["manylinux2014_x86_64", "any"]
+def test_lock_resolution_describes_the_target_like_offline_downloads(tmp_path):
+    argv = pip_argv(["six"], python_version="3.11.2", glibc="2.36", target=tmp_path)
+    tags = [argv[i + 1] for i, a in enumerate(argv) if a == "--platform"]
+    assert tags[0] == "manylinux_2_36_x86_64" and "manylinux_2_17_x86_64" in tags and "manylinux1_x86_64" in tags
+    assert tags[-1] == "any"
+    assert argv[argv.index("--python-version") + 1] == "3.11" and argv[argv.index("--abi") + 1] == "cp311"
+    assert argv[-1] == "six"
 
 
 def test_pip_report_becomes_records():

@@ -140,7 +140,7 @@ def test_importing_the_docker_target_does_not_import_the_sdk():
 
 
 def test_check_validates_the_dependency_file_without_an_engine(tmp_path, monkeypatch):
-    from amlexec.errors import EnvironmentBuildError
+    from amlexec.errors import ConfigError
     from amlexec.project import Project
     from amlexec.scaffold import scaffold
     from amlexec.targets.docker import DockerTarget
@@ -151,8 +151,10 @@ def test_check_validates_the_dependency_file_without_an_engine(tmp_path, monkeyp
     target = DockerTarget(project.load_compute("docker"), project)
     rc = project.load_runconfig("docker")
     target.check(rc, None, None)
-    (project.root / "bad.yml").write_text("dependencies:\n  - python=3.11\n  - numpy\n")
-    with pytest.raises(EnvironmentBuildError, match="conda packages are not yet supported"):
+    (project.root / "conda.yml").write_text("dependencies:\n  - python=3.11\n  - numpy\n")
+    target.check(rc, "conda.yml", None)  # conda packages are installed from a lock now
+    (project.root / "bad.yml").write_text("dependencies:\n  - python=3.11\n  - numpy 1 2 3\n")
+    with pytest.raises(ConfigError, match="is not a conda package spec"):
         target.check(rc, "bad.yml", None)
     (project.config_dir / "spark.runconfig").write_text("Target: docker\nFramework: PySpark\n")
     with pytest.raises(UsageError, match="Framework: PySpark"):

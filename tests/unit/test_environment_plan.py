@@ -27,12 +27,11 @@ def test_pip_requirements_and_index_options_are_planned():
     assert p.has_pip and p.local_wheels == ()
 
 
-def test_conda_packages_are_refused_by_name_not_ignored():
-    with pytest.raises(EnvironmentBuildError) as err:
-        plan("dependencies:\n  - python=3.11\n  - scikit-learn=1.5\n  - conda-forge::numpy\n  - pip\n")
-    assert err.value.message == (f"{DISPLAY}: conda packages are not yet supported on Docker targets: "
-                                 "scikit-learn=1.5, conda-forge::numpy")
-    assert "- pip:" in err.value.hint
+def test_conda_packages_are_left_to_the_lock_but_checked():
+    p = plan("dependencies:\n  - python=3.11\n  - scikit-learn=1.5\n  - conda-forge::numpy\n  - pip\n")
+    assert p.requirements == () and not p.has_pip  # installed from a lock (imagelock.py), not by this plan
+    with pytest.raises(ConfigError, match=r"'numpy 1 2 3' is not a conda package spec"):
+        plan("dependencies:\n  - python=3.11\n  - numpy 1 2 3\n")
 
 
 def test_python_and_pip_alone_need_no_conda():

@@ -48,7 +48,7 @@ def test_pip_download_argv_pinned(tmp_path):
     assert platforms == [*platform_tags(BOOKWORM), "any"]
     head = argv[:argv.index("--platform")]
     assert head == ["/py", "-m", "pip", "download", "--disable-pip-version-check", "--no-input",
-                    "--only-binary=:all:", "--dest", str(tmp_path), "--python-version", "3.11",
+                    "--dest", str(tmp_path), "--only-binary=:all:", "--python-version", "3.11",
                     "--implementation", "cp", "--abi", "cp311"]
     assert argv[-6:] == ["--index-url", "https://m.example/simple", "--", "six", "attrs<24",
                          "/p/w-1.0-py3-none-any.whl"]

@@ -1,0 +1,178 @@
+"""Which lock a run environment image is built from, checked against the dependency file and the base image.
+
+`experiment prepare` (and a submit with `PrepareEnvironment: true`) calls `lock_for_image`:
+
+- **a lock next to the dependency file** (`aml_config/conda-lock.yml`, made by `amlexec env lock`) is used
+  when it still matches: the file's meaning (fingerprint), the options asked for now, and the base image
+  (its Python and pip for `--python-from-base-image` locks, the Python version of the lock's wheels, its
+  glibc). When they disagree, prepare stops with the reason and the exact relock command, unless it was
+  asked to relock (`--relock`), which rewrites the lock with the options it was made with.
+- **no lock, but conda packages** (or `--python-from-base-image` / `--conda-from-pypi` asked for): the file
+  is solved on the fly with the same solver, for this base image. The answer is a lock too, kept in the
+  project's `.amlexec/locks/` (one per dependency file and base-image interpreter), never in `aml_config/`:
+  nothing in the user's files changes unasked, and `amlexec env lock` pins it when the user wants to. A
+  later prepare reuses it (no solve, no build) while it matches; it remembers the options it was solved
+  with, so they need not be repeated. Unlike a pinned lock, when it no longer matches (the file changed,
+  other options asked for) it is simply solved again.
+- **no lock and nothing conda** (only python and pip entries): None, and the image is built as issue 3
+  built it (a venv with the pip packages, online or offline).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from ..config.dependencies import CondaDependencies
+from ..errors import ConfigError
+from .condapkg import BaseInterpreter
+from .lockfile import LockOptions, LockSummary, lock_path_for, read_lock_summary, relock_command
+from .solver import VirtualPackage
+
+LOCKS_DIR = "locks"  # in the project's state folder (.amlexec/)
+
+
+@dataclass(frozen=True)
+class ImagePython:
+    """The base image's interpreter, as the probe found it."""
+
+    version: str  # "3.11.2"
+    pip: str | None  # the pip a venv gets, "23.0.1"
+    glibc: str | None  # "2.36"
+
+    @property
+    def major_minor(self) -> str:
+        return ".".join(self.version.split(".")[:2])
+
+
+@dataclass(frozen=True)
+class LockWishes:
+    """What the command line asked for; `None`/False means: whatever the lock says."""
+
+    python_from_base_image: bool = False
+    conda_from_pypi: bool = False
+    relock: bool = False
+
+
+@dataclass(frozen=True)
+class ImageLock:
+    summary: LockSummary
+    display: str  # the lock as the user names it
+    pinned: bool  # True: the lock next to the dependency file; False: solved on the fly by prepare
+
+    @property
+    def path(self) -> Path:
+        return self.summary.path
+
+    def describe(self) -> str:
+        how = "pinned" if self.pinned else "solved by prepare, not pinned: `amlexec env lock` pins it"
+        return f"{self.display} ({how})"
+
+
+def lock_for_image(deps: CondaDependencies, *, deps_path: Path, deps_display: str, state_dir: Path,
+                   display: Callable[[Path], str], python: ImagePython, wishes: LockWishes,
+                   progress: Callable[[str], None]) -> ImageLock | None:
+    """The lock to build from (solving or relocking when that is what the situation and `wishes` ask)."""
+    lock_path = lock_path_for(deps_path)
+    if lock_path.is_file():
+        return _pinned(deps, lock_path, deps_display=deps_display, lock_display=display(lock_path),
+                       python=python, wishes=wishes, progress=progress)
+    if not (deps.other_conda_specs or wishes.python_from_base_image or wishes.conda_from_pypi):
+        return None
+    key = hashlib.sha256(json.dumps([deps_display, python.version, python.pip, python.glibc]).encode()).hexdigest()
+    path = state_dir / LOCKS_DIR / f"{deps_path.stem}-{key[:16]}.conda-lock.yml"
+    if path.is_file():
+        summary = read_lock_summary(path, display=display(path))
+        remembered = LockWishes(python_from_base_image=wishes.python_from_base_image or (
+            summary.options.interpreter is not None and not summary.options.conda_from_pypi),
+            conda_from_pypi=wishes.conda_from_pypi or summary.options.conda_from_pypi)
+        if not wishes.relock and disagreement(summary, fingerprint=deps.fingerprint(), deps_display=deps_display,
+                                              lock_display=display(path), python=python, wishes=wishes) is None:
+            return ImageLock(summary, display(path), pinned=False)
+        wishes = remembered
+    options = on_the_fly_options(python, wishes)
+    progress(f"no {display(lock_path)}: solving {deps_display} for this base image "
+             f"(pin the result with `{relock_command(deps_display, options)}`)")
+    _lock(deps, path, deps_display, options, progress)
+    return ImageLock(read_lock_summary(path, display=display(path)), display(path), pinned=False)
+
+
+def on_the_fly_options(python: ImagePython, wishes: LockWishes) -> LockOptions:
+    """Options for a solve at prepare time: the base image's real interpreter and glibc."""
+    interpreter = None
+    if wishes.python_from_base_image or wishes.conda_from_pypi:
+        interpreter = BaseInterpreter(python.version, python.pip or BaseInterpreter(python.version).pip_version)
+    return LockOptions(virtual_packages=_with_glibc(LockOptions().virtual_packages, python.glibc),
+                       interpreter=interpreter, conda_from_pypi=wishes.conda_from_pypi)
+
+
+def _with_glibc(vps: tuple[VirtualPackage, ...], glibc: str | None) -> tuple[VirtualPackage, ...]:
+    if glibc is None:
+        return vps
+    return tuple(VirtualPackage("__glibc", glibc) if vp.name == "__glibc" else vp for vp in vps)
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in text.split(".") if p.isdigit())
+
+
+def disagreement(summary: LockSummary, *, fingerprint: str, deps_display: str, lock_display: str,
+                 python: ImagePython, wishes: LockWishes) -> tuple[str, LockOptions] | None:
+    """Why a lock cannot build this image (and the options a relock should use), or None when it can."""
+    locked = summary.options
+    options = replace(locked, conda_from_pypi=locked.conda_from_pypi or wishes.conda_from_pypi)
+    if locked.interpreter is not None or wishes.python_from_base_image or (
+            wishes.conda_from_pypi and not locked.conda_from_pypi):
+        options = replace(options, interpreter=on_the_fly_options(
+            python, LockWishes(python_from_base_image=True)).interpreter)
+    lock_glibc = next((vp.version for vp in locked.virtual_packages if vp.name == "__glibc"), None)
+    if python.glibc and lock_glibc and _version(lock_glibc) > _version(python.glibc):
+        options = replace(options, virtual_packages=_with_glibc(options.virtual_packages, python.glibc))
+    if summary.fingerprint != fingerprint:
+        return f"{deps_display} has changed since {lock_display} was written", options
+    if wishes.python_from_base_image and locked.interpreter is None:
+        return f"{lock_display} was made without --python-from-base-image", options
+    if wishes.conda_from_pypi and not locked.conda_from_pypi:
+        return f"{lock_display} was made without --conda-from-pypi", options
+    if locked.interpreter is not None and python.pip is not None and (
+            locked.interpreter.python_version, locked.interpreter.pip_version) != (python.version, python.pip):
+        return (f"{lock_display} describes the base image's interpreter as Python {locked.interpreter.python_version}"
+                f" with pip {locked.interpreter.pip_version}, but the base image has Python {python.version} with "
+                f"pip {python.pip}"), options
+    if not summary.conda_python and summary.pip and summary.pip_python and \
+            _version(summary.pip_python)[:2] != _version(python.major_minor):
+        return (f"{lock_display} holds wheels for Python {summary.pip_python}, but the base image has Python "
+                f"{python.version}"), options
+    if python.glibc and lock_glibc and _version(lock_glibc) > _version(python.glibc):
+        return (f"{lock_display} was solved for glibc {lock_glibc}, but the base image has glibc {python.glibc}"
+                ), options
+    return None
+
+
+def _pinned(deps: CondaDependencies, lock_path: Path, *, deps_display: str, lock_display: str,
+            python: ImagePython, wishes: LockWishes, progress: Callable[[str], None]) -> ImageLock:
+    summary = read_lock_summary(lock_path, display=lock_display)
+    problem = disagreement(summary, fingerprint=deps.fingerprint(), deps_display=deps_display,
+                           lock_display=lock_display, python=python, wishes=wishes)
+    if problem is not None:
+        reason, options = problem
+        command = relock_command(deps_display, options)
+        if not wishes.relock:
+            raise ConfigError(f"{reason}: the lock no longer matches",
+                              hint=f"relock with: {command} (or prepare with --relock to do it now)")
+        progress(f"{reason}: relocking ({command})")
+        _lock(deps, lock_path, deps_display, options, progress)
+        summary = read_lock_summary(lock_path, display=lock_display)
+    return ImageLock(summary, lock_display, pinned=True)
+
+
+def _lock(deps: CondaDependencies, path: Path, deps_display: str, options: LockOptions,
+          progress: Callable[[str], None]) -> None:
+    from .locking import lock_environment
+
+    result = lock_environment(deps, lock_path=path, deps_display=deps_display, options=options, progress=progress)
+    for note in result.notes:
+        progress(f"note: {note}")
