@@ -43,6 +43,16 @@ class LocalTarget:
             hint="set pythonLocation to an interpreter's path, or remove it to use amlexec's own Python",
         )
 
+    def ensure_environment(self, spec: RunSpec, progress: Progress) -> dict[str, object]:
+        """The local target manages no environment; it only reports which Python the run uses."""
+        python = self.interpreter()
+        where = f"pythonLocation '{self.compute.python_location}'" if self.compute.python_location else \
+            "the Python amlexec runs in (no pythonLocation)"
+        facts: dict[str, object] = {"python": f"{python} ({where})", "python_source": "pythonLocation"}
+        if os.path.realpath(python) == os.path.realpath(sys.executable):
+            facts["python_version"] = ".".join(map(str, sys.version_info[:3]))
+        return facts
+
     def check(self, rc: RunConfig, conda_file: str | None, spark_file: str | None) -> None:
         self.interpreter()
         if rc.is_pyspark:
