@@ -20,6 +20,7 @@ from ..errors import EnvironmentBuildError, NotFoundError
 from . import probe
 from .build import build_image
 from .engine import Engine, sdk_errors
+from .sparkimage import SparkPlan, ensure_spark_image, plan_spark
 from .tags import ImageName, environment_hash, environment_image, image_labels
 
 if TYPE_CHECKING:
@@ -41,6 +42,7 @@ class EnvironmentRequest:
     deps_display: str  # the dependency file as the user names it
     offline: bool
     log_dir: Path  # where build logs are kept
+    spark: bool = False  # Framework: PySpark: the environment stands on the Spark image (image/sparkimage.py)
 
 
 @dataclass(frozen=True)
@@ -55,11 +57,13 @@ class PreparedImage:
     pip: str  # none | online | offline
     seconds: float
     log_path: Path | None
+    spark: str | None = None  # the Spark image's tag (Framework: PySpark)
 
     def summary(self) -> dict[str, object]:
         return {"image": self.ref, "image_id": self.image_id, "built": self.built, "base_image": self.base_image,
                 "python_version": self.python_version, "pip": self.pip, "seconds": round(self.seconds, 3),
-                "build_log": str(self.log_path) if self.log_path else None}
+                "build_log": str(self.log_path) if self.log_path else None,
+                **({"spark_image": self.spark} if self.spark else {})}
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,7 @@ class _Resolved:
     python: probe.PythonInfo
     pip: PipMode
     name: ImageName
+    spark: SparkPlan | None = None
 
 
 def _resolve(request: EnvironmentRequest, engine: Engine, progress: Callable[[str], None]) -> _Resolved:
@@ -80,9 +85,13 @@ def _resolve(request: EnvironmentRequest, engine: Engine, progress: Callable[[st
         python = probe.python_of(engine.client, base_id, image=request.base_image)
     check_python(plan, python.version, image=request.base_image)
     pip = PipMode.none if not plan.has_pip else (PipMode.offline if request.offline else PipMode.online)
-    env_hash = environment_hash(base_id=base_id, interpreter=python.executable, plan=plan, pip=pip)
+    spark = plan_spark(engine, base_id, image=request.base_image) if request.spark else None
+    # With Spark the environment is built FROM the Spark image, named by a tag that follows the base image
+    # and Spark version (a rebuilt Spark image with the same content keeps the environment's tag).
+    standing_on = f"{base_id}+{spark.ref}" if spark else base_id
+    env_hash = environment_hash(base_id=standing_on, interpreter=python.executable, plan=plan, pip=pip)
     name = environment_image(request.project_name, request.project_root, env_hash)
-    return _Resolved(plan, base_id, python, pip, name)
+    return _Resolved(plan, base_id, python, pip, name, spark)
 
 
 def ensure_environment_image(request: EnvironmentRequest, engine: Engine, *, progress: Callable[[str], None],
@@ -95,7 +104,8 @@ def ensure_environment_image(request: EnvironmentRequest, engine: Engine, *, pro
     def result(image_id: str, built: bool, log_path: Path | None) -> PreparedImage:
         return PreparedImage(ref=r.name.ref, image_id=image_id, env_hash=r.name.tag, built=built,
                              base_image=request.base_image, python_version=r.python.version, python=ENV_PYTHON,
-                             pip=r.pip.value, seconds=time.monotonic() - started, log_path=log_path)
+                             pip=r.pip.value, seconds=time.monotonic() - started, log_path=log_path,
+                             spark=r.spark.ref if r.spark else None)
 
     existing = engine.image_id(r.name.ref)
     if existing and not force:
@@ -110,9 +120,13 @@ def ensure_environment_image(request: EnvironmentRequest, engine: Engine, *, pro
     log_path.unlink(missing_ok=True)
     progress(f"building the run environment {r.name.ref} from {request.base_image} "
              f"(Python {r.python.version}, pip: {r.pip.value})...")
+    base = r.base_id
+    if r.spark is not None:
+        base = ensure_spark_image(engine, r.spark, base_id=r.base_id, interpreter=r.python.executable,
+                                  log_dir=request.log_dir, progress=progress, live=live)
     with tempfile.TemporaryDirectory(prefix="amlexec-build-") as scratch:
         labels = image_labels(request.project_name, request.project_root, r.name.tag)
-        recipe = Recipe(base=r.base_id, interpreter=r.python.executable, pip=r.pip, labels=tuple(labels.items()))
+        recipe = Recipe(base=base, interpreter=r.python.executable, pip=r.pip, labels=tuple(labels.items()))
         wheels_dir = Path(scratch) / "wheels"
         lock = None
         if r.pip is PipMode.offline:
