@@ -8,7 +8,9 @@ a second `experiment prepare`.
 "amlexec" is the whole `amlexec experiment submit -c spark job.py` on this machine, timed here: CLI start,
 SSH connect, environment check, incremental upload, launch, live output, outputs and cleanup. The
 "shipped env" variant runs with a prepared virtual environment (one pip package) that spark-submit ships
-to the executors as an archive. Runs are interleaved so that drift hits every variant alike.
+to the executors as an archive. Runs are interleaved so that drift hits every variant alike. A Spark job's
+own duration varies by several hundred ms from run to run on two cores, so the fixed cost amlexec adds is
+also measured alone: a `Framework: Python` no-op on the same target (everything above but the JVMs).
 """
 
 from __future__ import annotations
@@ -47,9 +49,9 @@ def amlexec(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return done
 
 
-def timed_submit(project: Path, runconfig: str) -> float:
+def timed_submit(project: Path, runconfig: str, script: str = "job.py") -> float:
     started = time.perf_counter()
-    amlexec("experiment", "submit", "-c", runconfig, "job.py", cwd=project)
+    amlexec("experiment", "submit", "-c", runconfig, script, cwd=project)
     return time.perf_counter() - started
 
 
@@ -65,6 +67,7 @@ def timed_bare(head_name: str) -> float:
 def make_project(root: Path, address: str, key: Path) -> None:
     (root / "aml_config").mkdir(parents=True)
     (root / "job.py").write_text(JOB)
+    (root / "noop.py").write_text("pass\n")
     wheel = make_wheel(root / "wheels", "tinypkg", "1.0", module_source="VALUE = 1\n")
     (root / "aml_config" / "conda_dependencies.yml").write_text("dependencies:\n  - python=3.11\n")
     (root / "aml_config" / "conda_shipped.yml").write_text(
@@ -75,6 +78,7 @@ def make_project(root: Path, address: str, key: Path) -> None:
     rc = (root / "aml_config" / "spark.runconfig").read_text()
     (root / "aml_config" / "shipped.runconfig").write_text(
         rc.replace("conda_dependencies.yml", "conda_shipped.yml"))
+    (root / "aml_config" / "noop.runconfig").write_text(rc.replace("Framework: PySpark", "Framework: Python"))
 
 
 def main() -> None:
@@ -106,10 +110,12 @@ def main() -> None:
                 second = json.loads(amlexec("experiment", "prepare", "-c", "shipped", "-o", "json",
                                             cwd=project).stdout)["result"]
                 prepares.append((time.perf_counter() - started, second["seconds"]))
-            samples: dict[str, list[float]] = {"bare": [], "amlexec": [], "amlexec_shipped_env": []}
+            samples: dict[str, list[float]] = {"bare": [], "amlexec": [], "amlexec_shipped_env": [],
+                                               "amlexec_python_noop": []}
             for i in range(args.runs + 1):  # the first round warms caches (JVM classes, the upload store)
                 row = {"bare": timed_bare(head.host.name), "amlexec": timed_submit(project, "spark"),
-                       "amlexec_shipped_env": timed_submit(project, "shipped")}
+                       "amlexec_shipped_env": timed_submit(project, "shipped"),
+                       "amlexec_python_noop": timed_submit(project, "noop", "noop.py")}
                 if i:
                     for name, value in row.items():
                         samples[name].append(value)
@@ -120,7 +126,9 @@ def main() -> None:
         "runs": args.runs,
         "median_seconds": {k: round(statistics.median(v), 3) for k, v in samples.items()},
         "samples": {k: [round(x, 3) for x in v] for k, v in samples.items()},
-        "overhead_ratio": {k: round(statistics.median(v) / bare - 1, 4) for k, v in samples.items() if k != "bare"},
+        "overhead_ratio": {k: round(statistics.median(v) / bare - 1, 4) for k, v in samples.items()
+                           if k not in ("bare", "amlexec_python_noop")},
+        "fixed_cost_ratio": round(statistics.median(samples["amlexec_python_noop"]) / bare, 4),
         "first_prepare_seconds": round(first_prepare["seconds"], 3),
         "second_prepare": {"cli_seconds": round(statistics.median(p[0] for p in prepares), 3),
                            "environment_check_seconds": round(statistics.median(p[1] for p in prepares), 4)},
@@ -130,7 +138,10 @@ def main() -> None:
         return
     print(f"PySpark job, {args.runs} interleaved runs each (median, then all samples):")
     for name, values in samples.items():
-        extra = "" if name == "bare" else f"   overhead {results['overhead_ratio'][name]:+.1%}"  # type: ignore[index]
+        ratios = results["overhead_ratio"]
+        extra = f"   overhead {ratios[name]:+.1%}" if name in ratios else ""  # type: ignore[operator,index]
+        if name == "amlexec_python_noop":
+            extra = f"   = {results['fixed_cost_ratio']:.1%} of the bare job"
         print(f"  {name:<22} {statistics.median(values):6.2f}s  {[round(v, 2) for v in values]}{extra}")
     second_prepare = results["second_prepare"]
     print(f"first prepare (venv with one wheel, archive): {results['first_prepare_seconds']:.2f}s")
