@@ -8,7 +8,8 @@ a second `experiment prepare`.
 "amlexec" is the whole `amlexec experiment submit -c spark job.py` on this machine, timed here: CLI start,
 SSH connect, environment check, incremental upload, launch, live output, outputs and cleanup. The
 "shipped env" variant runs with a prepared virtual environment (one pip package) that spark-submit ships
-to the executors as an archive. Runs are interleaved so that drift hits every variant alike. A Spark job's
+to the executors as an archive. Runs are interleaved so that drift hits every variant alike, and each
+starts on an idle cluster (no application, no core in use). A Spark job's
 own duration varies by several hundred ms from run to run on two cores, so the fixed cost amlexec adds is
 also measured alone: a `Framework: Python` no-op on the same target (everything above but the JVMs).
 """
@@ -29,7 +30,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO / "tests"), str(REPO / "tests" / "integration"), str(REPO / "bench")]
 
 from benchlib import bench_env, precompile  # noqa: E402
-from sparkfixtures import ensure_image, pyspark_home, start_head  # noqa: E402
+from sparkfixtures import SparkHead, ensure_image, pyspark_home, start_head  # noqa: E402
 from sshfixtures import USER, make_keys  # noqa: E402
 from wheelmaker import make_wheel  # noqa: E402
 
@@ -62,6 +63,19 @@ def timed_bare(head_name: str) -> float:
     out = subprocess.run(["docker", "exec", "-u", USER, head_name, "sh", "-c", script], capture_output=True,
                          text=True, check=True, timeout=600).stdout.split()
     return float(out[1]) - float(out[0])
+
+
+def settle(head: SparkHead, timeout: float = 60.0) -> None:
+    """Wait until the cluster is idle: an application's executors outlive its driver by a moment, and the
+    next application would wait for their cores (which would charge one variant for its predecessor)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status = head.status()
+        if not status["activeapps"] and status["coresused"] == 0:
+            return
+        if time.monotonic() > deadline:
+            raise SystemExit(f"the cluster did not become idle within {timeout}s: {status}")
+        time.sleep(0.2)
 
 
 def make_project(root: Path, address: str, key: Path) -> None:
@@ -113,9 +127,13 @@ def main() -> None:
             samples: dict[str, list[float]] = {"bare": [], "amlexec": [], "amlexec_shipped_env": [],
                                                "amlexec_python_noop": []}
             for i in range(args.runs + 1):  # the first round warms caches (JVM classes, the upload store)
-                row = {"bare": timed_bare(head.host.name), "amlexec": timed_submit(project, "spark"),
-                       "amlexec_shipped_env": timed_submit(project, "shipped"),
-                       "amlexec_python_noop": timed_submit(project, "noop", "noop.py")}
+                row = {}
+                for name, run in (("bare", lambda: timed_bare(head.host.name)),
+                                  ("amlexec", lambda: timed_submit(project, "spark")),
+                                  ("amlexec_shipped_env", lambda: timed_submit(project, "shipped")),
+                                  ("amlexec_python_noop", lambda: timed_submit(project, "noop", "noop.py"))):
+                    settle(head)
+                    row[name] = run()
                 if i:
                     for name, value in row.items():
                         samples[name].append(value)
