@@ -8,7 +8,8 @@ a second `experiment prepare`.
 "amlexec" is the whole `amlexec experiment submit -c spark job.py` on this machine, timed here: CLI start,
 SSH connect, environment check, incremental upload, launch, live output, outputs and cleanup. The
 "shipped env" variant runs with a prepared virtual environment (one pip package) that spark-submit ships
-to the executors as an archive. Runs are interleaved so that drift hits every variant alike, and each
+to the executors as an archive; "bare_shipped_env" is the bare spark-submit with the same archive and
+interpreters, its baseline. Runs are interleaved so that drift hits every variant alike, and each
 starts on an idle cluster (no application, no core in use). A Spark job's
 own duration varies by several hundred ms from run to run on two cores, so the fixed cost amlexec adds is
 also measured alone: a `Framework: Python` no-op on the same target (everything above but the JVMs).
@@ -19,11 +20,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -56,9 +59,10 @@ def timed_submit(project: Path, runconfig: str, script: str = "job.py") -> float
     return time.perf_counter() - started
 
 
-def timed_bare(head_name: str) -> float:
+def timed_bare(head_name: str, options: Sequence[str] = ()) -> float:
     """spark-submit on the head node, timed there (date before and after, in the same shell)."""
-    script = ('cd /tmp/bench && s=$(date +%s.%N) && spark-submit job.py >/dev/null 2>&1 && e=$(date +%s.%N) '
+    submit = shlex.join(["spark-submit", *options, "job.py"])
+    script = (f'cd /tmp/bench && s=$(date +%s.%N) && {submit} >/dev/null 2>&1 && e=$(date +%s.%N) '
               '&& echo "$s $e"')
     out = subprocess.run(["docker", "exec", "-u", USER, head_name, "sh", "-c", script], capture_output=True,
                          text=True, check=True, timeout=600).stdout.split()
@@ -124,12 +128,16 @@ def main() -> None:
                 second = json.loads(amlexec("experiment", "prepare", "-c", "shipped", "-o", "json",
                                             cwd=project).stdout)["result"]
                 prepares.append((time.perf_counter() - started, second["seconds"]))
-            samples: dict[str, list[float]] = {"bare": [], "amlexec": [], "amlexec_shipped_env": [],
-                                               "amlexec_python_noop": []}
+            shipped = ["--archives", f"{first_prepare['archive']}#amlexec_env",
+                       "--conf", "spark.pyspark.python=./amlexec_env/bin/python",
+                       "--conf", f"spark.pyspark.driver.python={first_prepare['python']}"]
+            samples: dict[str, list[float]] = {"bare": [], "amlexec": [], "bare_shipped_env": [],
+                                               "amlexec_shipped_env": [], "amlexec_python_noop": []}
             for i in range(args.runs + 1):  # the first round warms caches (JVM classes, the upload store)
                 row = {}
                 for name, run in (("bare", lambda: timed_bare(head.host.name)),
                                   ("amlexec", lambda: timed_submit(project, "spark")),
+                                  ("bare_shipped_env", lambda: timed_bare(head.host.name, shipped)),
                                   ("amlexec_shipped_env", lambda: timed_submit(project, "shipped")),
                                   ("amlexec_python_noop", lambda: timed_submit(project, "noop", "noop.py"))):
                     settle(head)
@@ -144,8 +152,11 @@ def main() -> None:
         "runs": args.runs,
         "median_seconds": {k: round(statistics.median(v), 3) for k, v in samples.items()},
         "samples": {k: [round(x, 3) for x in v] for k, v in samples.items()},
-        "overhead_ratio": {k: round(statistics.median(v) / bare - 1, 4) for k, v in samples.items()
-                           if k not in ("bare", "amlexec_python_noop")},
+        "overhead_ratio": {
+            "amlexec": round(statistics.median(samples["amlexec"]) / bare - 1, 4),
+            "amlexec_shipped_env": round(statistics.median(samples["amlexec_shipped_env"])
+                                         / statistics.median(samples["bare_shipped_env"]) - 1, 4),
+        },
         "fixed_cost_ratio": round(statistics.median(samples["amlexec_python_noop"]) / bare, 4),
         "first_prepare_seconds": round(first_prepare["seconds"], 3),
         "second_prepare": {"cli_seconds": round(statistics.median(p[0] for p in prepares), 3),

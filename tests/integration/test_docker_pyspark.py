@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -71,6 +72,18 @@ def spark_images(docker_client: Any) -> Iterator[None]:
                 docker_client.api.remove_image(ref, force=True)
 
 
+def installer_leftovers(client: Any, *, since: float) -> list[str]:
+    """Untagged images made since `since` by the Spark image's install stage (which holds the wheel)."""
+    found = []
+    for image in client.api.images(all=True, filters={"dangling": True}):
+        if image["Created"] >= int(since) - 1:
+            config = client.api.inspect_image(image["Id"]).get("ContainerConfig") or {}
+            if "spark-installer" in " ".join(config.get("Cmd") or []) or "spark-wheels" in " ".join(
+                    config.get("Cmd") or []):
+                found.append(image["Id"])
+    return found
+
+
 def test_pyspark_runs_in_the_container_and_python_changes_keep_the_spark_layer(
         docker_project: Any, spark_base: str, spark_images: None, tmp_path: Any) -> None:
     from wheelmaker import make_wheel
@@ -81,9 +94,11 @@ def test_pyspark_runs_in_the_container_and_python_changes_keep_the_spark_layer(
                          'configuration:\n  "spark.app.name": "amlexec docker spark"\n'
                          '  "spark.sql.shuffle.partitions": 5\n')
     docker_project.write("job.py", JOB)
+    started = time.time()
     first = docker_project.prepare()
     assert first["built"] is True and first["spark_image"].startswith("amlexec-spark:")
     spark_id = docker_project.client.api.inspect_image(first["spark_image"])["Id"]
+    assert installer_leftovers(docker_project.client, since=started) == []  # the wheel's stage is gone
 
     outcome = docker_project.submit("job.py", "3")
     assert outcome.result.exit_code == 3, outcome.stderr[-3000:]
