@@ -156,6 +156,11 @@ def test_framework_python_runs_the_environments_python_without_spark(project: Pa
     attach(project, spark_head, client_keys)
     path = project / "aml_config" / "spark.runconfig"
     path.write_text(path.read_text().replace("Framework: PySpark", "Framework: Python"))
+    done = amlexec("experiment", "prepare", "-c", "spark", "--force", "-o", "json", cwd=project, timeout=300)
+    assert done.returncode == 0, done.stderr
+    rebuilt = json.loads(done.stdout)["result"]
+    assert rebuilt["built"] is True  # replaced in place: no scratch or old folder is left beside it
+    assert spark_head.host.sh(f"ls -A /home/{USER}/.amlexec/envs", user=USER).split() == [rebuilt["env_hash"]]
     done = amlexec("experiment", "submit", "-c", "spark", "plain.py", cwd=project, timeout=300)
     assert done.returncode == 0, done.stderr
     line = next(x for x in done.stdout.splitlines() if x.startswith("PLAIN "))
