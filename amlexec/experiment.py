@@ -251,6 +251,11 @@ def finalize(store: HistoryStore, run_id: str, handle: RunHandle | None, *, stat
             progress(f"warning: collecting the run's files failed: {exc.message}")
             log.write(f"collecting failed: {exc.message}")
             error = error or f"collecting the run's files failed: {exc.message}"
+        found = getattr(handle, "properties", None)
+        if found is not None:
+            extra = found()
+            if extra:
+                store.update(run_id, properties={**store.get(run_id).properties, **extra})
     problems = ingest_metrics(store, run_id)
     for problem in problems:
         log.write(f"warning: {problem}")

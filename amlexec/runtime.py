@@ -30,6 +30,21 @@ def runtime_files() -> dict[str, bytes]:
     return files
 
 
+def runtime_zip() -> bytes:
+    """The runtime folder as a zip with fixed timestamps (same files, same bytes), for `--py-files`: a
+    Spark driver that runs on a cluster node (YARN cluster mode) imports the logger from it."""
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for rel, data in sorted(runtime_files().items()):
+            info = zipfile.ZipInfo(rel, date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
 def runtime_dir() -> Path:
     """The runtime folder for this amlexec, created on first use."""
     files = runtime_files()

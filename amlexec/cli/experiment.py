@@ -118,6 +118,10 @@ def _summary(info: dict, *, detached: bool) -> None:
              f"  Status: {info['status']} (exit code {info['exit_code']})", f"  Duration: {info['duration']}"]
     if info["error"]:
         lines.append(f"  Error: {info['error']}")
+    app = info["properties"].get("spark_application_id")
+    if app:
+        ui = info["properties"].get("spark_ui")
+        lines.append(f"  Spark application: {app}" + (f" ({ui})" if ui else ""))
     for name, value in info["metrics"].items():
         lines.append(f"  {name}: {value}")
     outputs = [a for a in info["attachments"].split(", ") if a.startswith("outputs/")]

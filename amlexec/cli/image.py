@@ -18,6 +18,8 @@ def bootstrap(
     tag: Annotated[str | None, typer.Option("--tag", help="Image tag (default: amlexec/base:<suite>).")] = None,
     mirror: Annotated[str | None, typer.Option("--mirror", help="Debian mirror URL (default: mmdebstrap's).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Rebuild even when the tag already exists.")] = False,
+    spark: Annotated[bool, typer.Option("--spark", help="Add a Java runtime (openjdk-17-jre-headless) for "
+                                        "Framework: PySpark runs; tagged amlexec/base:<suite>-spark.")] = False,
     output: OutputOpt = OutputFormat.table,
     query: QueryOpt = None,
 ) -> None:
@@ -29,8 +31,8 @@ def bootstrap(
     from ..image.bootstrap import recipe_for
     from ..image.engine import Engine
 
-    result = do_bootstrap(Engine.local(), recipe_for(suite), progress=progress, force=force, mirror=mirror,
-                          tag=tag)
+    result = do_bootstrap(Engine.local(), recipe_for(suite, spark=spark), progress=progress, force=force,
+                          mirror=mirror, tag=tag)
     show("image bootstrap", {"tag": result.tag, "image_id": result.image_id, "built": result.built,
                              "seconds": round(result.seconds, 2)}, output, query)
 

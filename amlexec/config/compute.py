@@ -60,6 +60,13 @@ class ComputeTarget:
     user_managed_environment: bool = key("userManagedEnvironment", BOOL, default=False)
     python_location: str | None = key("pythonLocation")
     spark_submit_location: str | None = key("sparkSubmitLocation")
+    # amlexec's own cluster keys (docs/spark.md). sparkMaster: spark-submit's --master (default: the
+    # cluster's own configuration); sparkMasterUI: a standalone master's web UI (default
+    # http://<master host>:8080), for the run's UI address and for cancel; shipEnvironment: send the prepared
+    # Python environment to the executors as an archive (false: they use its path on the head node).
+    spark_master: str | None = key("sparkMaster")
+    spark_master_ui: str | None = key("sparkMasterUI")
+    ship_environment: bool = key("shipEnvironment", BOOL, default=True)
     yarn_deploy_mode: str | None = key("yarnDeployMode", STR, choices={"cluster": "cluster", "client": "client"})
     # Pre-GA preview flags (`az ml computecontext attach`), read so old files load; they change nothing.
     preview_cluster: bool | None = key("cluster", BOOL)
@@ -122,7 +129,7 @@ def render_compute(target: ComputeTarget) -> str:
     data["type"] = target.raw_type or target.type
     # Like Workbench's attach, leave out unset keys and defaults the file did not spell out.
     defaults = {"sharedVolumes": False, "nvidiaDocker": False, "userManagedEnvironment": False,
-                "offlineBuild": False}
+                "offlineBuild": False, "shipEnvironment": True}
     data = {k: v for k, v in data.items()
             if v is not None and (k in target.present or k not in defaults or v != defaults[k])}
     return dump_mapping(data)

@@ -1,22 +1,122 @@
-"""`spark-submit` command lines from `spark_dependencies.yml` (pure functions, pinned by unit tests)."""
+"""`spark-submit` command lines from `spark_dependencies.yml` (pure functions, pinned by unit tests).
+
+What each part of a PySpark run becomes:
+
+- `configuration` -> one `--conf KEY=VALUE` per entry, in the file's order;
+- `repositories` -> `--repositories URL,URL`; `packages` -> `--packages group:artifact:version,...`;
+- the run's environment variables -> the driver's own environment (the caller exports them) plus
+  `spark.executorEnv.NAME` for the executors, and `spark.yarn.appMasterEnv.NAME` when the driver runs in
+  YARN's application master (`--deploy-mode cluster`), where the caller's environment does not reach;
+- the prepared Python environment -> `spark.pyspark.python` (executors, and the driver in cluster mode)
+  and `spark.pyspark.driver.python` (the driver in client mode); shipped to the executors as an archive
+  (`--archives ENV.tar.gz#amlexec_env`) when it is not on a filesystem every node sees.
+
+Later `--conf` values win in spark-submit, so amlexec's own settings come first and the user's
+`configuration` can still override them; the environment variables come last (the runconfig is the more
+specific file).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from ..config.dependencies import SparkDependencies
+from ..errors import ConfigError
+
+ARCHIVE_ALIAS = "amlexec_env"  # the folder an executor unpacks the shipped environment into
+DEPLOY_MODES = ("client", "cluster")
 
 
-def spark_conf_args(spark: SparkDependencies, *, env: Mapping[str, str] | None = None) -> list[str]:
-    """`--conf`, `--repositories` and `--packages` arguments for the dependency file.
+@dataclass(frozen=True)
+class SparkMaster:
+    """Where spark-submit sends the application: `--master` and `--deploy-mode`, each optional."""
 
-    Each env var also becomes `spark.executorEnv.NAME` so executors see what the driver sees.
+    url: str | None = None  # None: the cluster's own configuration (spark-defaults.conf)
+    deploy_mode: str | None = None
+
+    @property
+    def is_yarn(self) -> bool:
+        return self.url == "yarn" or (self.url or "").startswith("yarn-")
+
+    @property
+    def driver_on_cluster(self) -> bool:
+        """True when the driver runs on a cluster node (YARN cluster mode), not where spark-submit runs."""
+        return self.deploy_mode == "cluster"
+
+    def args(self) -> list[str]:
+        argv: list[str] = []
+        if self.url:
+            argv += ["--master", self.url]
+        if self.deploy_mode:
+            argv += ["--deploy-mode", self.deploy_mode]
+        return argv
+
+
+def resolve_master(*, spark_master: str | None, yarn_deploy_mode: str | None, source: str = "the .compute file"
+                   ) -> SparkMaster:
+    """`sparkMaster` and Workbench's `yarnDeployMode` from a cluster `.compute` file.
+
+    Without `sparkMaster` the cluster's own configuration picks the master, and `yarnDeployMode` is passed
+    on as Workbench did on HDInsight (whose default master is YARN). With `sparkMaster: yarn` the deploy
+    mode is `yarnDeployMode` (Spark's default, client, when unset). Other masters (standalone `spark://`,
+    `local[...]`, `k8s://`) ignore `yarnDeployMode`: standalone clusters refuse cluster mode for Python.
     """
+    url = (spark_master or "").strip() or None
+    mode = (yarn_deploy_mode or "").strip() or None
+    if mode is not None and mode not in DEPLOY_MODES:
+        raise ConfigError(f"{source}: yarnDeployMode must be client or cluster, found '{mode}'")
+    if url is None:
+        return SparkMaster(None, mode)
+    if url == "yarn" or url.startswith("yarn-"):
+        return SparkMaster(url, mode)
+    return SparkMaster(url, None)
+
+
+@dataclass(frozen=True)
+class SparkPython:
+    """The interpreter of a PySpark run on each side, and how it gets to the executors."""
+
+    driver: str  # client mode: the driver's interpreter where spark-submit runs
+    executors: str  # the executors' interpreter (also the driver's in cluster mode)
+    archive: str | None = None  # a path on the submitting machine, shipped as `--archives PATH#amlexec_env`
+
+    @classmethod
+    def shipped(cls, *, driver: str, archive: str) -> SparkPython:
+        """A relocatable environment packed as `archive`; executors unpack it in their working folder."""
+        return cls(driver=driver, executors=f"./{ARCHIVE_ALIAS}/bin/python", archive=f"{archive}#{ARCHIVE_ALIAS}")
+
+
+def _merge_list(conf: dict[str, str], key: str, ours: Sequence[str]) -> list[str]:
+    """The user's comma-separated `key` from `configuration` plus ours; removed from `conf`, since the
+    command-line flag (`--archives`, `--py-files`) would silently replace the property instead."""
+    theirs = [p.strip() for p in conf.pop(key, "").split(",") if p.strip()]
+    return [*theirs, *ours]
+
+
+def spark_conf_args(spark: SparkDependencies, *, env: Mapping[str, str] | None = None,
+                    master: SparkMaster | None = None, python: SparkPython | None = None,
+                    py_files: Sequence[str] = ()) -> list[str]:
+    """`--archives`, `--py-files`, `--conf`, `--repositories` and `--packages` arguments for a run."""
+    master = master or SparkMaster()
+    conf = dict(spark.conf)
     args: list[str] = []
-    for key, value in spark.conf.items():
+    archives = _merge_list(conf, "spark.archives", [python.archive] if python and python.archive else [])
+    if archives:
+        args += ["--archives", ",".join(archives)]
+    files = _merge_list(conf, "spark.submit.pyFiles", py_files)
+    if files:
+        args += ["--py-files", ",".join(files)]
+    if python is not None:
+        args += ["--conf", f"spark.pyspark.python={python.executors}"]
+        if not master.driver_on_cluster:
+            args += ["--conf", f"spark.pyspark.driver.python={python.driver}"]
+    for key, value in conf.items():
         args += ["--conf", f"{key}={value}"]
     for name, value in (env or {}).items():
         args += ["--conf", f"spark.executorEnv.{name}={value}"]
+        if master.driver_on_cluster:
+            args += ["--conf", f"spark.yarn.appMasterEnv.{name}={value}"]
     if spark.repositories:
         args += ["--repositories", ",".join(spark.repositories)]
     if spark.packages:
@@ -25,11 +125,9 @@ def spark_conf_args(spark: SparkDependencies, *, env: Mapping[str, str] | None =
 
 
 def spark_submit_argv(spark: SparkDependencies, *, submit: str, script: Sequence[str], master: str | None = None,
-                      deploy_mode: str | None = None, env: Mapping[str, str] | None = None) -> list[str]:
-    """The full argv: `spark-submit [--master M] [--deploy-mode D] <conf...> script args...`."""
-    argv = [submit]
-    if master:
-        argv += ["--master", master]
-    if deploy_mode:
-        argv += ["--deploy-mode", deploy_mode]
-    return [*argv, *spark_conf_args(spark, env=env), *script]
+                      deploy_mode: str | None = None, env: Mapping[str, str] | None = None,
+                      python: SparkPython | None = None, py_files: Sequence[str] = ()) -> list[str]:
+    """The full argv: `spark-submit [--master M] [--deploy-mode D] <arguments...> script args...`."""
+    where = SparkMaster(master, deploy_mode)
+    return [submit, *where.args(), *spark_conf_args(spark, env=env, master=where, python=python, py_files=py_files),
+            *script]

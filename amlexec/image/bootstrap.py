@@ -33,10 +33,15 @@ class BaseRecipe:
     packages: tuple[str, ...]
     # Image config applied at import: a rootfs tarball carries none.
     changes: tuple[str, ...]
+    flavor: str = ""  # "spark": with a Java runtime, for Framework: PySpark
+
+    @property
+    def name(self) -> str:
+        return f"{self.suite}-{self.flavor}" if self.flavor else self.suite
 
     @property
     def tag(self) -> str:
-        return f"{BASE_REPOSITORY}:{self.suite}"
+        return f"{BASE_REPOSITORY}:{self.name}"
 
 
 RECIPES = {
@@ -54,6 +59,15 @@ RECIPES = {
         ),
     ),
 }
+# Framework: PySpark needs Java in the base image: builds have no network to install it later. Spark
+# itself is not part of the base; it goes into a layer of its own (image/sparkimage.py).
+RECIPES["bookworm-spark"] = BaseRecipe(
+    suite="bookworm",
+    variant="minbase",
+    packages=(*RECIPES["bookworm"].packages, "openjdk-17-jre-headless"),
+    changes=(*RECIPES["bookworm"].changes[:-1], "LABEL amlexec=1 amlexec.base=bookworm-spark"),
+    flavor="spark",
+)
 DEFAULT_SUITE = "bookworm"
 
 
@@ -65,11 +79,13 @@ def mmdebstrap_argv(recipe: BaseRecipe, *, mirror: str | None = None, executable
     return argv
 
 
-def recipe_for(suite: str) -> BaseRecipe:
+def recipe_for(suite: str, *, spark: bool = False) -> BaseRecipe:
+    name = f"{suite}-spark" if spark else suite
     try:
-        return RECIPES[suite]
+        return RECIPES[name]
     except KeyError:
-        raise UsageError(f"no base image recipe for '{suite}'", hint=f"known: {', '.join(sorted(RECIPES))}") from None
+        known = sorted({r.suite for r in RECIPES.values()})
+        raise UsageError(f"no base image recipe for '{name}'", hint=f"known suites: {', '.join(known)}") from None
 
 
 @dataclass(frozen=True)

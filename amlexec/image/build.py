@@ -46,11 +46,12 @@ class _Outcome:
 def build_image(
     client: docker.DockerClient, *, context: IO[bytes], repository: str, tag: str, log_path: Path,
     progress: Callable[[str], None], network_mode: str | None = None, live: bool | None = None,
-    failure_hint: str | None = None,
+    failure_hint: str | None = None, drop_stages: bool = False,
 ) -> str:
     """Build the tar `context` (a Dockerfile at its root) and tag it `repository:tag`; the image id.
 
-    Raises EnvironmentBuildError naming the failed step and pointing at `log_path`.
+    Raises EnvironmentBuildError naming the failed step and pointing at `log_path`. With `drop_stages`, the
+    images of earlier build stages (kept by the builder as cache, but no part of the result) are removed.
     """
     errors = sdk_errors()
     display = BuildDisplay(progress, live=live)
@@ -87,7 +88,21 @@ def build_image(
     except errors.APIError as exc:
         raise EnvironmentBuildError(f"tagging the built image {outcome.image_id[:19]} failed: {exc.explanation}",
                                     hint=f"full build log: {log_path}") from exc
+    if drop_stages:
+        _remove_other_stages(client, outcome.image_id, outcome.step_images)
     return outcome.image_id
+
+
+def _remove_other_stages(client: docker.DockerClient, image_id: str, step_images: list[str]) -> None:
+    """Remove the step images that are not in the result's history (earlier stages), newest first."""
+    errors = sdk_errors()
+    with contextlib.suppress(errors.APIError):
+        kept = {h.get("Id") for h in client.api.history(image_id)}
+        for short in reversed(step_images):
+            with contextlib.suppress(errors.APIError):
+                full = client.api.inspect_image(short)["Id"]
+                if full not in kept and not client.api.inspect_image(short).get("RepoTags"):
+                    client.api.remove_image(short, noprune=False)
 
 
 def _consume(chunk: Any, log: IO[str], display: BuildDisplay, outcome: _Outcome) -> None:

@@ -37,6 +37,7 @@ from ..errors import EnvironmentBuildError, NotFoundError
 from . import probe
 from .build import build_image
 from .engine import Engine, sdk_errors
+from .sparkimage import SparkPlan, ensure_spark_image, plan_spark
 from .tags import ImageName, environment_hash, environment_image, image_labels, project_labels, tool_image
 
 if TYPE_CHECKING:
@@ -62,6 +63,7 @@ class EnvironmentRequest:
     state_dir: Path | None = None  # the project's .amlexec/, for locks solved by prepare
     display: Callable[[Path], str] = str  # a path as the user should see it
     wishes: LockWishes = field(default_factory=LockWishes)
+    spark: bool = False  # Framework: PySpark: the environment stands on the Spark image (image/sparkimage.py)
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,7 @@ class PreparedImage:
     lock_pinned: bool | None = None
     conda_packages: int = 0
     pip_packages: int | None = None  # from the lock; None for pip-plan images
+    spark: str | None = None  # the Spark image's tag (Framework: PySpark)
 
     def summary(self) -> dict[str, object]:
         return {"image": self.ref, "image_id": self.image_id, "built": self.built, "base_image": self.base_image,
@@ -89,7 +92,8 @@ class PreparedImage:
                 "python": self.python_detail, "lock": self.lock, "lock_pinned": self.lock_pinned,
                 "conda_packages": self.conda_packages, "pip_packages": self.pip_packages, "pip": self.pip,
                 "seconds": round(self.seconds, 3),
-                "build_log": str(self.log_path) if self.log_path else None}
+                "build_log": str(self.log_path) if self.log_path else None,
+                **({"spark_image": self.spark} if self.spark else {})}
 
     def run_properties(self) -> dict[str, object]:
         """What a run records about its environment (run history properties, `history info`)."""
@@ -106,6 +110,7 @@ class _Resolved:
     name: ImageName
     lock: ImageLock | None = None
     rattler: str | None = None  # py-rattler's version, when a builder stage installs conda packages
+    spark: SparkPlan | None = None
 
     @property
     def conda_stage(self) -> bool:
@@ -119,6 +124,10 @@ def _resolve(request: EnvironmentRequest, engine: Engine, progress: Callable[[st
     if python is None:
         progress(f"checking the Python in base image {request.base_image}...")
         python = probe.python_of(engine.client, base_id, image=request.base_image)
+    spark = plan_spark(engine, base_id, image=request.base_image) if request.spark else None
+    # With Spark the environment is built FROM the Spark image, named by a tag that follows the base image
+    # and Spark version (a rebuilt Spark image with the same content keeps the environment's tag).
+    standing_on = f"{base_id}+{spark.ref}" if spark else base_id
     lock = None
     if request.deps_path is not None and request.state_dir is not None:
         lock = lock_for_image(request.deps, deps_path=request.deps_path, deps_display=request.deps_display,
@@ -133,17 +142,17 @@ def _resolve(request: EnvironmentRequest, engine: Engine, progress: Callable[[st
     if lock is None:
         check_python(plan, python.version, image=request.base_image)
         pip = PipMode.none if not plan.has_pip else (PipMode.offline if request.offline else PipMode.online)
-        env_hash = environment_hash(base_id=base_id, interpreter=python.executable, plan=plan, pip=pip)
+        env_hash = environment_hash(base_id=standing_on, interpreter=python.executable, plan=plan, pip=pip)
         return _Resolved(plan, base_id, python, pip,
-                         environment_image(request.project_name, request.project_root, env_hash))
+                         environment_image(request.project_name, request.project_root, env_hash), spark=spark)
     from ..environment.buildcontext import rattler_version
 
     pip = PipMode.offline if lock.summary.pip else PipMode.none
     rattler = rattler_version() if lock.summary.installs_conda else None
-    env_hash = environment_hash(base_id=base_id, interpreter=python.executable, plan=plan, pip=pip,
+    env_hash = environment_hash(base_id=standing_on, interpreter=python.executable, plan=plan, pip=pip,
                                 lock={"sha256": lock.summary.digest, "rattler": rattler or ""})
     return _Resolved(plan, base_id, python, pip, environment_image(request.project_name, request.project_root,
-                                                                   env_hash), lock, rattler)
+                                                                   env_hash), lock, rattler, spark)
 
 
 def _python_report(r: _Resolved, base_image: str) -> tuple[str, str, str]:
@@ -181,7 +190,8 @@ def ensure_environment_image(request: EnvironmentRequest, engine: Engine, *, pro
                              lock=r.lock.display if r.lock is not None else None,
                              lock_pinned=r.lock.pinned if r.lock is not None else None,
                              conda_packages=len(summary.conda) if summary else 0,
-                             pip_packages=len(summary.pip) if summary else None)
+                             pip_packages=len(summary.pip) if summary else None,
+                             spark=r.spark.ref if r.spark else None)
 
     existing = engine.image_id(r.name.ref)
     if existing and not force:
@@ -197,6 +207,10 @@ def ensure_environment_image(request: EnvironmentRequest, engine: Engine, *, pro
     what = f"lock {r.lock.display}" if r.lock is not None else f"pip: {r.pip.value}"
     progress(f"building the run environment {r.name.ref} from {request.base_image} "
              f"(Python {version} from {'conda' if source == 'conda' else 'the base image'}, {what})...")
+    base = r.base_id
+    if r.spark is not None:
+        base = ensure_spark_image(engine, r.spark, base_id=r.base_id, interpreter=r.python.executable,
+                                  log_dir=request.log_dir, progress=progress, live=live)
     with tempfile.TemporaryDirectory(prefix="amlexec-build-") as scratch:
         labels = image_labels(request.project_name, request.project_root, r.name.tag)
         wheels_dir = Path(scratch) / "wheels"
@@ -210,7 +224,7 @@ def ensure_environment_image(request: EnvironmentRequest, engine: Engine, *, pro
         if conda is not None and r.lock is not None:
             tool = _tool_image(request, r, engine, log_path=log_path, progress=progress, live=live)
             conda_recipe = CondaRecipe(tool_image=tool, conda_python=r.lock.summary.conda_python)
-        recipe = Recipe(base=r.base_id, interpreter=r.python.executable, pip=r.pip, labels=tuple(labels.items()),
+        recipe = Recipe(base=base, interpreter=r.python.executable, pip=r.pip, labels=tuple(labels.items()),
                         conda=conda_recipe)
         files = context_files(recipe, r.plan, wheels_dir=wheels_dir, lock=lock_text, conda=conda)
         context_path = Path(scratch) / "context.tar"

@@ -52,6 +52,8 @@ class RunHandle(Protocol):
     Handles of targets whose runs outlive amlexec may add `reattach_stream(sink, offset) -> int`: continue
     the output from byte `offset` of the local driver log until the run ends, appending to it, and return
     the log's new length. `history logs --follow` uses it when the supervising process is gone.
+    Handles may also add `properties() -> dict`: facts about the run found while collecting it (a Spark
+    application id, a UI address), merged into the run record's `properties` when the run is finalized.
     """
 
     def state(self) -> dict[str, Any]: ...
@@ -102,6 +104,7 @@ _REGISTRY: dict[str, str] = {
     "docker": "amlexec.targets.docker:DockerTarget",
     "remote": "amlexec.targets.remote:RemoteTarget",
     "remotedocker": "amlexec.targets.remotedocker:RemoteDockerTarget",
+    "cluster": "amlexec.targets.cluster:ClusterTarget",
 }
 
 

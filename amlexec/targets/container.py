@@ -45,9 +45,12 @@ class ContainerPlan:
 
 def plan_container(
     *, run_id: str, image: str, python: str, argv: list[str], env: Mapping[str, str], labels: Mapping[str, str],
-    workdir: Path, shared_volumes: bool, shared_dir: Path | None, gpus: bool,
+    workdir: Path, shared_volumes: bool, shared_dir: Path | None, gpus: bool, command: list[str] | None = None,
 ) -> ContainerPlan:
-    """The container for one run. `env` arrives as a dict and goes to the engine as one, never via a shell."""
+    """The container for one run. `env` arrives as a dict and goes to the engine as one, never via a shell.
+
+    The container runs `python argv...`, or `command` when given (spark-submit for Framework: PySpark).
+    """
     environment = dict(env)
     environment["AMLEXEC_OUTPUTS_DIR"] = OUTPUTS_DIR
     environment["AMLEXEC_METRICS_FILE"] = METRICS_PATH
@@ -60,7 +63,7 @@ def plan_container(
             binds[str(shared_dir)] = {"bind": SHARE_DIR.rstrip("/"), "mode": "rw"}
             environment["AZUREML_NATIVE_SHARE_DIRECTORY"] = SHARE_DIR
     return ContainerPlan(
-        name=container_name(run_id), image=image, command=[python, *argv], environment=environment,
+        name=container_name(run_id), image=image, command=command or [python, *argv], environment=environment,
         labels=dict(labels), binds=binds, gpus=gpus, copy_snapshot=not shared_volumes,
     )
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ..config.compute import ComputeTarget
+from ..config.dependencies import SparkDependencies
 from ..config.runconfig import RunConfig
 from ..environment.imagelock import LockWishes
 from ..errors import NotFoundError, UnavailableError, UsageError
@@ -32,6 +33,16 @@ from .docker_run import DockerRun
 OFFLINE_ENV = "AMLEXEC_OFFLINE"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
+
+
+def spark_command(spark: SparkDependencies, spec: RunSpec, *, python: str) -> list[str]:
+    """`spark-submit --master local[*]` of the script inside the container, with spark_dependencies.yml
+    applied and the run's env vars on the executors too (the driver has them in its environment)."""
+    from ..environment.spark import SparkPython, spark_submit_argv
+    from ..environment.sparklayer import SPARK_SUBMIT
+
+    return spark_submit_argv(spark, submit=SPARK_SUBMIT, script=spec.argv, master="local[*]", env=spec.env,
+                             python=SparkPython(driver=python, executors=python))
 
 
 def offline_setting(flag: bool | None, compute: ComputeTarget) -> bool:
@@ -84,7 +95,7 @@ class DockerTarget:
             project_name=self.project.name, project_root=self.project.root, base_image=self.base_image,
             deps=deps, deps_display=self.project.display(path), offline=offline_setting(offline, self.compute),
             log_dir=self.project.state_dir / "builds", deps_path=path, state_dir=self.project.state_dir,
-            display=self.project.display, wishes=wishes or LockWishes(),
+            display=self.project.display, wishes=wishes or LockWishes(), spark=runconfig.is_pyspark,
         )
 
     def check(self, runconfig: RunConfig, conda_file: str | None, spark_file: str | None) -> None:
@@ -94,7 +105,8 @@ class DockerTarget:
         """
         from ..environment.plan import plan_environment
 
-        _check_framework(runconfig)
+        if runconfig.is_pyspark:
+            self.project.load_spark(runconfig, spark_file)
         request = self._request(runconfig, conda_file=conda_file, offline=False)
         plan_environment(request.deps, display=request.deps_display, root=request.project_root)
 
@@ -102,7 +114,6 @@ class DockerTarget:
                 offline: bool | None = None, force: bool = False,
                 wishes: LockWishes | None = None) -> PreparedImage:
         """Find or build the run environment image (`experiment prepare`)."""
-        _check_framework(runconfig)
         request = self._request(runconfig, conda_file=conda_file, offline=offline, wishes=wishes)
         return ensure_environment_image(request, self.engine, progress=progress, force=force)
 
@@ -112,7 +123,6 @@ class DockerTarget:
         Returns what the run records about its environment (which image, which Python, which lock).
         """
         rc = spec.runconfig
-        _check_framework(rc)
         request = self._request(rc, conda_file=spec.conda_file, offline=spec.options.get("offline"),
                                 wishes=wishes_from_options(spec.options))
         hint = (f"build it with `amlexec experiment prepare -c {rc.name}`, or set PrepareEnvironment: true in "
@@ -142,10 +152,14 @@ class DockerTarget:
         assert self._prepared is not None
         prepared = self._prepared
         labels = {**project_labels(self.project.name, self.project.root), LABEL_RUN_ID: spec.run_id}
+        command = None
+        if spec.runconfig.is_pyspark:
+            spark = self.project.load_spark(spec.runconfig, spec.spark_file)
+            command = spark_command(spark, spec, python=prepared.python)
         plan = plan_container(
             run_id=spec.run_id, image=prepared.image_id, python=prepared.python, argv=spec.argv, env=spec.env,
             labels=labels, workdir=spec.workdir, shared_volumes=self.compute.shared_volumes,
-            shared_dir=self.shared_directory(), gpus=self.compute.nvidia_docker,
+            shared_dir=self.shared_directory(), gpus=self.compute.nvidia_docker, command=command,
         )
         if plan.binds:
             (spec.workdir / "outputs").mkdir(exist_ok=True)
@@ -186,14 +200,6 @@ def wishes_from_options(options: dict[str, Any]) -> LockWishes:
     """`--python-from-base-image`, `--conda-from-pypi` and `--relock` as carried in `RunSpec.options`."""
     return LockWishes(python_from_base_image=bool(options.get("python_from_base_image")),
                       conda_from_pypi=bool(options.get("conda_from_pypi")), relock=bool(options.get("relock")))
-
-
-def _check_framework(rc: RunConfig) -> None:
-    if rc.is_pyspark:
-        raise UsageError(
-            f"{rc.file_name} uses Framework: PySpark, which Docker targets do not run yet",
-            hint=f"set Framework: Python in {rc.file_name} (Workbench's docker-python configuration)",
-        )
 
 
 def _start_error(exc: Any, *, gpus: bool) -> UnavailableError:

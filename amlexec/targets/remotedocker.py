@@ -46,8 +46,8 @@ from .container import (
     write_run_tar,
 )
 from .docker import DockerTarget, _start_error
-from .remote import _size, remote_path, run_settings
 from .remotedocker_run import RemoteDockerRun
+from .sshtarget import remote_path, run_settings, size_text
 
 COPY_TIMEOUT = 600  # seconds for `docker cp` of the snapshot on the host
 ATTACH_HINT = ("`amlexec computetarget attach remotedocker -n NAME ... --force` connects once and says what "
@@ -186,8 +186,8 @@ class RemoteDockerTarget(DockerTarget):
         errors = sdk_errors()
         stats = sync.upload(host, sync.scan(spec.workdir, prefix="project/"), remote_dir,
                             cache_key=str(self.project.root))
-        summary = (f"{stats.objects_sent} of {stats.files} files new, {_size(stats.bytes_sent)} sent "
-                   f"({_size(stats.total_bytes)} in all) in {stats.seconds:.1f}s")
+        summary = (f"{stats.objects_sent} of {stats.files} files new, {size_text(stats.bytes_sent)} sent "
+                   f"({size_text(stats.total_bytes)} in all) in {stats.seconds:.1f}s")
         progress(f"uploaded to {host.display}: {summary}")
         ControlLog(spec.run_dir / CONTROL_LOG).write(
             f"upload to {host.display}:{remote_dir}: {summary}; bytes_sent={stats.bytes_sent}")

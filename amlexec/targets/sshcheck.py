@@ -2,11 +2,13 @@
 
 Checks, in order: the address answers, the host key is known (or accepted with --accept-host-key), the
 credentials work, SFTP and the tools amlexec's helper needs are there, and then what the target type runs:
-the interpreter for `remote`, a Docker engine the user may talk to without sudo for `remotedocker`.
+the interpreter for `remote`, a Docker engine the user may talk to without sudo for `remotedocker`, the
+interpreter and a working `spark-submit` (it starts a JVM, so a broken Java shows up here) for `cluster`.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from ..config.compute import ComputeTarget
@@ -14,7 +16,8 @@ from ..errors import AuthError, NotFoundError, UnavailableError
 from ..transport.hostkeys import fingerprint
 from ..transport.remotehost import RemoteHost
 from ..transport.ssh import SshConnection, SshSettings
-from .remote import DEFAULT_PYTHON, remote_path
+from .remote import DEFAULT_PYTHON
+from .sshtarget import remote_path
 
 MIN_PYTHON = (3, 7)  # what the runtime folder (amlexec.logging, azureml.logging) needs
 _VERSION_CODE = "import sys; print('%d.%d.%d' % sys.version_info[:3])"
@@ -100,7 +103,28 @@ def _check_engine_api(compute: ComputeTarget, host: RemoteHost) -> str:
         client.close()
 
 
+_SPARK_VERSION = re.compile(r"\bversion (\d+\.\d+\.\d+\S*)")
+
+
+def _check_cluster(compute: ComputeTarget, host: RemoteHost) -> str:
+    python = _check_python(compute, host)
+    location = compute.spark_submit_location or "spark-submit"
+    done = host.conn.run([remote_path(host.conn.home(), location), "--version"], timeout=120)
+    text = done.stdout.decode("utf-8", "replace") + done.stderr.decode("utf-8", "replace")
+    if done.status == 127:
+        raise NotFoundError(f"'{location}' is not on {host.display} (or not on the PATH of non-login shells)",
+                            hint="set sparkSubmitLocation in the .compute file to spark-submit's full path on the "
+                            "head node")
+    version = _SPARK_VERSION.search(text)
+    if done.status != 0 or version is None:
+        raise UnavailableError(f"'{location} --version' failed on {host.display} (exit {done.status}): "
+                               f"{text.strip()[-300:]}",
+                               hint="check the head node's Spark installation and Java runtime")
+    return f"{python}; Spark {version.group(1)} ({location})"
+
+
 _CHECKS: dict[str, Callable[[ComputeTarget, RemoteHost], str]] = {
     "remote": _check_python,
     "remotedocker": _check_docker,
+    "cluster": _check_cluster,
 }

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from dockerkit import base_image, docker_client, docker_project, venv_layer_cache  # noqa: F401  (fixtures)
 
-from amlexec.errors import ConfigError, EnvironmentBuildError, NotFoundError, UnavailableError, UsageError
+from amlexec.errors import ConfigError, EnvironmentBuildError, NotFoundError, UnavailableError
 
 pytestmark = pytest.mark.docker
 
@@ -148,9 +148,11 @@ def test_gpu_request_on_an_engine_without_gpus(docker_project):
     assert docker_project.containers() == []
 
 
-def test_pyspark_framework_is_refused_before_building(docker_project):
+def test_pyspark_on_a_base_image_without_java_fails_before_building(docker_project):
     docker_project.runconfig("docker", Framework="PySpark")
     docker_project.write("noop.py", "pass\n")
-    with pytest.raises(UsageError, match="Framework: PySpark"):
+    with pytest.raises(EnvironmentBuildError) as err:
         docker_project.submit("noop.py")
+    assert err.value.message.startswith("Framework: PySpark needs a Java runtime in the base image")
+    assert "amlexec image bootstrap --spark" in err.value.hint
     assert docker_project.images() == []

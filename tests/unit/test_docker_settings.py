@@ -49,19 +49,31 @@ def test_offline_build_key_round_trips_and_typos_are_caught():
         compute("offlineBuilt: true\n")
 
 
-def test_shell_recipe_matches_the_code():
-    """images/bookworm.sh is what `amlexec image bootstrap` runs; the two must not drift apart."""
-    recipe = RECIPES["bookworm"]
-    words = shlex.split((REPO / "images" / "bookworm.sh").read_text(), comments=True)
+@pytest.mark.parametrize(("name", "tag"), [("bookworm", "amlexec/base:bookworm"),
+                                            ("bookworm-spark", "amlexec/base:bookworm-spark")])
+def test_shell_recipe_matches_the_code(name, tag):
+    """images/<name>.sh is what `amlexec image bootstrap [--spark]` runs; the two must not drift apart."""
+    recipe = RECIPES[name]
+    words = shlex.split((REPO / "images" / f"{name}.sh").read_text(), comments=True)
     start = words.index("mmdebstrap")
     assert words[start:start + 5] == mmdebstrap_argv(recipe)[:5]
     changes = [words[i + 1] for i, w in enumerate(words) if w == "--change"]
     assert changes == list(recipe.changes)
-    assert recipe.tag == "amlexec/base:bookworm"
+    assert recipe.tag == tag
 
 
-def test_shell_recipe_is_valid_sh():
-    subprocess.run(["sh", "-n", str(REPO / "images" / "bookworm.sh")], check=True)
+def test_the_spark_base_adds_java_to_the_plain_one():
+    from amlexec.image.bootstrap import recipe_for
+
+    spark = recipe_for("bookworm", spark=True)
+    assert spark.packages == (*RECIPES["bookworm"].packages, "openjdk-17-jre-headless")
+    with pytest.raises(UsageError, match="no base image recipe for 'trixie-spark'"):
+        recipe_for("trixie", spark=True)
+
+
+@pytest.mark.parametrize("name", ["bookworm", "bookworm-spark"])
+def test_shell_recipe_is_valid_sh(name):
+    subprocess.run(["sh", "-n", str(REPO / "images" / f"{name}.sh")], check=True)
 
 
 def test_docker_host_selects_the_socket(monkeypatch):
@@ -156,6 +168,9 @@ def test_check_validates_the_dependency_file_without_an_engine(tmp_path, monkeyp
     (project.root / "bad.yml").write_text("dependencies:\n  - python=3.11\n  - numpy 1 2 3\n")
     with pytest.raises(ConfigError, match="is not a conda package spec"):
         target.check(rc, "bad.yml", None)
+    # Framework: PySpark runs on Docker targets (issue 6); its spark_dependencies.yml is checked up front.
     (project.config_dir / "spark.runconfig").write_text("Target: docker\nFramework: PySpark\n")
-    with pytest.raises(UsageError, match="Framework: PySpark"):
-        target.check(project.load_runconfig("spark"), None, None)
+    target.check(project.load_runconfig("spark"), None, None)
+    (project.root / "bad_spark.yml").write_text("packages:\n  - group: g\n    artifact: a\n")
+    with pytest.raises(ConfigError, match="packages\\[0\\] is missing 'version'"):
+        target.check(project.load_runconfig("spark"), None, "bad_spark.yml")
