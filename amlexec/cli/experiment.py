@@ -57,17 +57,22 @@ def _console_sink(json_mode: bool):
     return sink
 
 
+RunConfigOpt = Annotated[str, typer.Option("--run-configuration", "-c",
+                                           help="Run configuration name (aml_config/<name>.runconfig).")]
+TargetOpt = Annotated[str | None, typer.Option("--target", "-t", help="Override the runconfig's Target.")]
+CondaFileOpt = Annotated[str | None, typer.Option("--conda-dependencies", "-d",
+                                                  help="Use this conda dependencies file.")]
+
+
 @app.command("submit", context_settings=_PASSTHROUGH)
 def submit(
-    run_configuration: Annotated[str, typer.Option("--run-configuration", "-c",
-                                                   help="Run configuration name (aml_config/<name>.runconfig).")],
+    run_configuration: RunConfigOpt,
     script_and_args: Annotated[list[str] | None, typer.Argument(
         metavar="SCRIPT [ARGS]...", help="The script (relative to the project root) and its arguments, "
         "passed through verbatim.")] = None,
-    target: Annotated[str | None, typer.Option("--target", "-t", help="Override the runconfig's Target.")] = None,
+    target: TargetOpt = None,
     detach: Annotated[bool, typer.Option("--async", "-a", help="Start the run and return at once.")] = False,
-    conda_file: Annotated[str | None, typer.Option("--conda-dependencies", "-d",
-                                                   help="Use this conda dependencies file.")] = None,
+    conda_file: CondaFileOpt = None,
     spark_file: Annotated[str | None, typer.Option("--spark-dependencies", "-s",
                                                    help="Use this spark dependencies file.")] = None,
     offline: OfflineOpt = None,
@@ -155,11 +160,9 @@ def return_outputs(run: RunIdOpt) -> None:
 
 @app.command("prepare")
 def prepare(
-    run_configuration: Annotated[str, typer.Option("--run-configuration", "-c",
-                                                   help="Run configuration name (aml_config/<name>.runconfig).")],
-    target: Annotated[str | None, typer.Option("--target", "-t", help="Override the runconfig's Target.")] = None,
-    conda_file: Annotated[str | None, typer.Option("--conda-dependencies", "-d",
-                                                   help="Use this conda dependencies file.")] = None,
+    run_configuration: RunConfigOpt,
+    target: TargetOpt = None,
+    conda_file: CondaFileOpt = None,
     offline: OfflineOpt = None,
     force: Annotated[bool, typer.Option("--force", help="Rebuild even when the image exists.")] = False,
     python_from_base_image: PythonFromBaseOpt = False,

@@ -29,7 +29,7 @@ from ..transport.session import Session
 from ..transport.ssh import SshSettings, is_connection_error
 from .base import DRIVER_LOG, Sink
 from .docker_run import DockerRun
-from .sshrun import _appender
+from .sshrun import DriverLogFollowing, _appender
 
 T = TypeVar("T")
 WAIT_POLL_SECONDS = 0.5
@@ -45,7 +45,7 @@ class _EngineAnswer(Exception):
         self.error = error
 
 
-class RemoteDockerRun:
+class RemoteDockerRun(DriverLogFollowing):
     def __init__(self, *, session: Session, run_id: str, remote_dir: str, container: str, container_id: str,
                  local_run_dir: Path, keep: bool, patient: bool = True,
                  engine: tuple[RemoteHost, Engine] | None = None) -> None:
@@ -115,24 +115,6 @@ class RemoteDockerRun:
                                    f"{what}: {getattr(error, 'explanation', None) or error}") from error
 
     # -- output -------------------------------------------------------------------------------------
-    def stream(self, sink: Sink) -> None:
-        with _appender(self.local_run_dir / DRIVER_LOG, wait=True) as log:
-            assert log is not None
-            self._follow(sink, os.fstat(log.fileno()).st_size, log)
-
-    def reattach_stream(self, sink: Sink, offset: int) -> int:
-        """Continue the output from byte `offset` of the driver log until the run ends; the new offset."""
-        path = self.local_run_dir / DRIVER_LOG
-        with _appender(path, wait=False) as log:
-            if log is None:  # another amlexec is appending: only read along
-                return self._follow(sink, offset, None, patient=True)
-            local = os.fstat(log.fileno()).st_size
-            if local > offset:
-                with open(path, "rb") as fh:
-                    fh.seek(offset)
-                    sink("stdout", fh.read(local - offset))
-            return self._follow(sink, max(offset, local), log, patient=True)
-
     def _follow(self, sink: Sink, offset: int, log: IO[bytes] | None, *, patient: bool | None = None) -> int:
         """Stream from byte `offset` of the container's output until it ends; the new offset."""
         done = offset

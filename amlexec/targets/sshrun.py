@@ -47,7 +47,38 @@ def _appender(path: Path, *, wait: bool) -> Iterator[IO[bytes] | None]:
         yield fh
 
 
-class SshRun:
+class DriverLogFollowing:
+    """`stream` and `reattach_stream` for handles of runs that outlive amlexec, over their `_follow`.
+
+    The local driver log is appended by one amlexec process at a time (a file lock); a second follower
+    only reads along, so no byte is saved or printed twice.
+    """
+
+    local_run_dir: Path
+
+    def _follow(self, sink: Sink, offset: int, log: IO[bytes] | None, *, patient: bool | None = None) -> int:
+        raise NotImplementedError
+
+    def stream(self, sink: Sink) -> None:
+        with _appender(self.local_run_dir / DRIVER_LOG, wait=True) as log:
+            assert log is not None
+            self._follow(sink, os.fstat(log.fileno()).st_size, log)
+
+    def reattach_stream(self, sink: Sink, offset: int) -> int:
+        """Continue the output from byte `offset` of the driver log until the run ends; the new offset."""
+        path = self.local_run_dir / DRIVER_LOG
+        with _appender(path, wait=False) as log:
+            if log is None:  # another amlexec is appending: only read along
+                return self._follow(sink, offset, None, patient=True)
+            local = os.fstat(log.fileno()).st_size
+            if local > offset:
+                with open(path, "rb") as fh:
+                    fh.seek(offset)
+                    sink("stdout", fh.read(local - offset))
+            return self._follow(sink, max(offset, local), log, patient=True)
+
+
+class SshRun(DriverLogFollowing):
     """A run started by the helper's `launch` in `remote_dir` on the host."""
 
     def __init__(self, *, session: Session, run_id: str, remote_dir: str, local_run_dir: Path,
@@ -80,24 +111,6 @@ class SshRun:
         return self.session.do(fn, what=what, budget=None if keep_trying else 0.0)
 
     # -- output -------------------------------------------------------------------------------------
-    def stream(self, sink: Sink) -> None:
-        with _appender(self.local_run_dir / DRIVER_LOG, wait=True) as log:
-            assert log is not None
-            self._follow(sink, os.fstat(log.fileno()).st_size, log)
-
-    def reattach_stream(self, sink: Sink, offset: int) -> int:
-        """Continue the output from byte `offset` of the driver log until the run ends; the new offset."""
-        path = self.local_run_dir / DRIVER_LOG
-        with _appender(path, wait=False) as log:
-            if log is None:  # another amlexec is appending: only read along
-                return self._follow(sink, offset, None, patient=True)
-            local = os.fstat(log.fileno()).st_size
-            if local > offset:
-                with open(path, "rb") as fh:
-                    fh.seek(offset)
-                    sink("stdout", fh.read(local - offset))
-            return self._follow(sink, max(offset, local), log, patient=True)
-
     def _follow(self, sink: Sink, offset: int, log: IO[bytes] | None, *, patient: bool | None = None) -> int:
         log_path, code_path = self._remote(detached.OUTPUT_LOG), self._remote(detached.EXIT_CODE)
         delay, ended = POLL_MIN_SECONDS, False
