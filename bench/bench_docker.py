@@ -12,36 +12,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Sequence
 from pathlib import Path
 
-AMLEXEC = str(Path(sys.executable).with_name("amlexec"))
-
-
-def bench_env(home: Path) -> dict[str, str]:
-    env = {**os.environ, "AMLEXEC_HOME": str(home)}
-    # An installed package has its bytecode; PYTHONDONTWRITEBYTECODE would recompile amlexec on every start.
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    return env
-
-
-def timed(argv: Sequence[str], *, cwd: Path, env: dict[str, str]) -> float:
-    started = time.perf_counter()
-    subprocess.run(list(argv), cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-    return time.perf_counter() - started
-
-
-def line(name: str, samples: list[float], base: float | None = None) -> str:
-    med = statistics.median(samples)
-    extra = f"{100 * (med - base) / base:+8.0f}%" if base else ""
-    return (f"  {name:<62} {med * 1000:7.0f}ms {min(samples) * 1000:7.0f}ms {max(samples) * 1000:7.0f}ms"
-            f" {extra:>9}")
+from benchlib import AMLEXEC, bench_env, line, precompile, timed
 
 
 def main() -> int:
@@ -49,12 +26,10 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--base-image", default="amlexec/base:bookworm")
     args = parser.parse_args()
-    import amlexec
-
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(amlexec.__file__).parent)], check=True)
+    precompile()
     with tempfile.TemporaryDirectory(prefix="amlexec-bench-") as tmp:
         home, project = Path(tmp) / "home", Path(tmp) / "bench"
-        env = bench_env(home)
+        env = bench_env({"AMLEXEC_HOME": str(home)})
         subprocess.run([AMLEXEC, "init", str(project), "--base-image", args.base_image], env=env, check=True,
                        capture_output=True)
         (project / "noop.py").write_text("")

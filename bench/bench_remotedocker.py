@@ -27,23 +27,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO / "tests"), str(REPO / "tests" / "integration")]
 
+from benchlib import AMLEXEC, bench_env, line, precompile, timed  # noqa: E402
 from dockerhostfixtures import ensure_image, start_docker_host  # noqa: E402
 from sshfixtures import USER, make_keys  # noqa: E402
 
-AMLEXEC = str(Path(sys.executable).with_name("amlexec"))
 BASE = "amlexec/base:bookworm"
-
-
-def timed(argv: list[str], *, cwd: Path, env: dict[str, str]) -> float:
-    started = time.perf_counter()
-    subprocess.run(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-    return time.perf_counter() - started
-
-
-def line(name: str, samples: list[float], base: float | None = None) -> str:
-    med = statistics.median(samples)
-    extra = f"{med / base:8.2f}x" if base else ""
-    return f"  {name:<66} {med * 1000:7.0f}ms {min(samples) * 1000:7.0f}ms {max(samples) * 1000:7.0f}ms {extra:>9}"
 
 
 def main() -> int:
@@ -51,9 +39,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--mb", type=int, default=50, help="size of the project for the upload figures (0: skip)")
     args = parser.parse_args()
-    import amlexec
-
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(amlexec.__file__).parent)], check=True)
+    precompile()
     with tempfile.TemporaryDirectory(prefix="amlexec-bench-rd-") as tmp:
         root = Path(tmp)
         keys = make_keys(root)
@@ -68,7 +54,7 @@ def run(root: Path, host, key: Path, runs: int, mb: int) -> int:  # type: ignore
     home, project = root / "home", root / "bench"
     home.mkdir()
     (home / "known_hosts").write_text(host.known_hosts_line())
-    env = {**os.environ, "AMLEXEC_HOME": str(home), "HOME": str(home)}
+    env = bench_env({"AMLEXEC_HOME": str(home), "HOME": str(home)})
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed package has its bytecode
     env.pop("SSH_AUTH_SOCK", None)
     subprocess.run([AMLEXEC, "init", str(project), "--base-image", BASE], env=env, check=True, capture_output=True)

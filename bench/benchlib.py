@@ -29,17 +29,27 @@ def precompile() -> None:
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(amlexec.__file__).parent)], check=True)
 
 
+def timed(argv: Sequence[str], *, cwd: Path, env: dict[str, str] | None = None) -> float:
+    """Wall-clock seconds of one run; output is discarded."""
+    started = time.perf_counter()
+    subprocess.run(list(argv), cwd=cwd, env=env or bench_env(), stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - started
+
+
+def line(name: str, samples: list[float], base: float | None = None) -> str:
+    """One row: median, min, max, and the overhead against `base` (a median) when given."""
+    med = statistics.median(samples)
+    extra = f"{100 * (med - base) / base:+8.0f}% ({med / base:.2f}x)" if base else ""
+    return (f"  {name:<62} {med * 1000:7.0f}ms {min(samples) * 1000:7.0f}ms {max(samples) * 1000:7.0f}ms"
+            f" {extra:>9}")
+
+
 def time_command(argv: Sequence[str], *, cwd: Path, runs: int, env: dict[str, str] | None = None,
                  warmup: int = 1) -> list[float]:
     """Wall-clock seconds of each run (after `warmup` untimed runs); output is discarded."""
-    samples = []
-    for i in range(warmup + runs):
-        started = time.perf_counter()
-        subprocess.run(list(argv), cwd=cwd, env=env or bench_env(), stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, check=True)
-        if i >= warmup:
-            samples.append(time.perf_counter() - started)
-    return samples
+    samples = [timed(argv, cwd=cwd, env=env) for _ in range(warmup + runs)]
+    return samples[warmup:]
 
 
 def report(title: str, rows: list[tuple[str, list[float]]], *, baseline: int = 0) -> None:

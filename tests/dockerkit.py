@@ -15,8 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -199,14 +198,3 @@ def docker_project(docker_client: Any, venv_layer_cache: str, base_image: str,
         yield project
     finally:
         remove_project_resources(docker_client, project.root)
-
-
-def wait_for(predicate: Callable[[], Any], *, timeout: float, what: str) -> Any:
-    """Poll until `predicate()` is truthy; fail the test (never hang) after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    pytest.fail(f"timed out after {timeout}s waiting for {what}", pytrace=False)

@@ -8,7 +8,10 @@ without its engines can never pass quietly.
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,3 +25,15 @@ def require_engine(what: str, why: str) -> None:
     if os.environ.get("AMLEXEC_REQUIRE_ENGINES"):
         pytest.fail(message + " (AMLEXEC_REQUIRE_ENGINES is set, so this is a failure)", pytrace=False)
     pytest.skip(message)
+
+
+def wait_for(predicate: Callable[[], Any], *, timeout: float = 20.0, what: str = "a condition",
+             interval: float = 0.1) -> Any:
+    """Poll until `predicate()` is truthy and return it; fail the test (never hang) after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"timed out after {timeout}s waiting for {what}", pytrace=False)

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from e2e_support import AMLEXEC, amlexec, env_for, write
+from engines import wait_for
 
 SLEEPER = """import os, sys, time
 os.makedirs("outputs", exist_ok=True)
@@ -21,16 +22,6 @@ print("started", flush=True)
 time.sleep(float(sys.argv[1]))
 print("finished", flush=True)
 """
-
-
-def wait_for(predicate, timeout: float = 20, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def status(project: Path, run_id: str) -> str:

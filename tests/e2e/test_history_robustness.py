@@ -8,7 +8,8 @@ import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
 from e2e_support import AMLEXEC, amlexec, env_for, write
-from test_detach_cancel import group_of_run, wait_for
+from engines import wait_for
+from test_detach_cancel import group_of_run
 
 
 def test_twenty_concurrent_submits_give_twenty_complete_records(project):

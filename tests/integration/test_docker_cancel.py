@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
-from dockerkit import base_image, docker_client, docker_project, venv_layer_cache, wait_for  # noqa: F401  (fixtures)
+from dockerkit import base_image, docker_client, docker_project, venv_layer_cache  # noqa: F401  (fixtures)
+from engines import wait_for
 
 pytestmark = pytest.mark.docker
 

@@ -4,10 +4,10 @@ process group, a dropped link is retried, and a host that stays away makes the r
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pytest
+from engines import wait_for
 from sshfixtures import USER, Cli, Keys, SshHost, amlexec
 from test_ssh_remote_run import attach, info, run_id_of
 
@@ -48,14 +48,6 @@ def expected(count: int) -> list[str]:
 
 def run_processes(host: SshHost) -> list[str]:
     return [p for p in host.processes().splitlines() if "ticker.py" in p or "sleep 300" in p]
-
-
-def wait_until(check, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen within {timeout}s")
-        time.sleep(0.2)
 
 
 def test_ctrl_c_detaches_and_follow_reattaches_to_the_end(project: Path) -> None:
@@ -138,7 +130,8 @@ def test_a_host_that_stays_away_makes_the_run_unreachable_and_it_is_collected_la
     assert listed.returncode == 0 and '"status": "Unreachable"' in listed.stdout
     # The run went on over there, without anyone connected.
     exit_file = f"/home/{USER}/.amlexec/runs/{run_id}/exit_code"
-    wait_until(lambda: fresh_host.sh(f"cat {exit_file} 2>/dev/null || true").strip() == "0", 30, "the run's end")
+    wait_for(lambda: fresh_host.sh(f"cat {exit_file} 2>/dev/null || true").strip() == "0", timeout=30,
+             what="the run's end", interval=0.2)
     fresh_host.start_listener()
     record = info(project, run_id)
     assert (record["status"], record["exit_code"]) == ("Completed", 0)
