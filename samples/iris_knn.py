@@ -31,7 +31,7 @@ train, test = data[:110], data[110:]
 
 
 def predict(x):
-    nearest = sorted(train, key=lambda row: sum((a - b) ** 2 for a, b in zip(row[0], x)))[: args.k]
+    nearest = sorted(train, key=lambda row: sum((a - b) ** 2 for a, b in zip(row[0], x, strict=True)))[: args.k]
     votes = [label for _, label in nearest]
     return max(set(votes), key=votes.count)
 
