@@ -21,7 +21,7 @@ from .errors import AmlexecError, ExitCode, NotFoundError, RunUnreachableError, 
 from .history.store import HistoryStore, RunRecord, utc_now
 from .project import Project
 from .runlog import ControlLog, ingest_metrics, read_git_commit
-from .targets.base import CONTROL_LOG, Progress, RunHandle, RunSpec, Sink, target_for
+from .targets.base import CONTROL_LOG, Progress, RunHandle, RunSpec, Sink, refuse_lock_options, target_for
 from .transport import process
 
 SUBMIT_FILE = "submit.json"
@@ -92,9 +92,10 @@ def submit(project: Project, req: SubmitRequest, *, sink: Sink, progress: Progre
     if script is not None and script not in {f.path for f in snap.files}:
         raise UsageError(f"{script} is excluded from the run snapshot by .amlignore/.gitignore",
                          hint="remove the pattern that matches it from .amlignore")
+    refuse_lock_options(target, compute, req.options)
     check = getattr(target, "check", None)
     if check is not None:
-        check(rc, req.conda_file, req.spark_file)
+        check(rc, req.conda_file, req.spark_file, req.options)
     if not rc.tracked_run and req.detach:
         raise UsageError(f"{rc.file_name} has TrackedRun: false, so a detached run could not be followed",
                          hint="run it attached (without -a), or set TrackedRun: true")

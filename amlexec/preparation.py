@@ -7,7 +7,7 @@ from typing import Any
 
 from .errors import UsageError
 from .project import Project
-from .targets.base import Progress, target_for
+from .targets.base import Progress, refuse_lock_options, target_for
 
 
 @dataclass(frozen=True)
@@ -33,8 +33,11 @@ def prepare(project: Project, req: PrepareRequest, *, progress: Progress) -> dic
             f"target '{compute.name}' (type {compute.type}) has no environment to prepare",
             hint="the local target runs with the packages of its pythonLocation; install them there",
         )
+    wishes = {"python_from_base_image": req.python_from_base_image, "conda_from_pypi": req.conda_from_pypi,
+              "relock": req.relock}
+    refuse_lock_options(target, compute, wishes)
     extra = {}
-    if req.python_from_base_image or req.conda_from_pypi or req.relock:
+    if any(wishes.values()):
         from .environment.imagelock import LockWishes
 
         extra["wishes"] = LockWishes(python_from_base_image=req.python_from_base_image,

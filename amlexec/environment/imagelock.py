@@ -152,6 +152,28 @@ def disagreement(summary: LockSummary, *, fingerprint: str, deps_display: str, l
     return None
 
 
+def refuse_stale_pin(deps: CondaDependencies, *, deps_path: Path, deps_display: str,
+                     display: Callable[[Path], str]) -> None:
+    """Raise when the pinned lock was written for another version of the dependency file.
+
+    The check that needs no engine, so a submit can make it before it records a run; what a lock says of
+    the base image (interpreter, glibc) waits for `lock_for_image`.
+    """
+    lock_path = lock_path_for(deps_path)
+    if not lock_path.is_file():
+        return
+    lock_display = display(lock_path)
+    summary = read_lock_summary(lock_path, display=lock_display)
+    if summary.fingerprint != deps.fingerprint():
+        raise _no_longer_matches(f"{deps_display} has changed since {lock_display} was written",
+                                 relock_command(deps_display, summary.options))
+
+
+def _no_longer_matches(reason: str, command: str) -> ConfigError:
+    return ConfigError(f"{reason}: the lock no longer matches",
+                       hint=f"relock with: {command} (or add --relock to do it now)")
+
+
 def _pinned(deps: CondaDependencies, lock_path: Path, *, deps_display: str, lock_display: str,
             python: ImagePython, wishes: LockWishes, progress: Callable[[str], None]) -> ImageLock:
     summary = read_lock_summary(lock_path, display=lock_display)
@@ -161,8 +183,7 @@ def _pinned(deps: CondaDependencies, lock_path: Path, *, deps_display: str, lock
         reason, options = problem
         command = relock_command(deps_display, options)
         if not wishes.relock:
-            raise ConfigError(f"{reason}: the lock no longer matches",
-                              hint=f"relock with: {command} (or prepare with --relock to do it now)")
+            raise _no_longer_matches(reason, command)
         progress(f"{reason}: relocking ({command})")
         _lock(deps, lock_path, deps_display, options, progress)
         summary = read_lock_summary(lock_path, display=lock_display)

@@ -8,7 +8,7 @@ A target that cannot do something simply lacks the method; there are no "not sup
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
@@ -80,8 +80,11 @@ class RunHandle(Protocol):
 class Target(Protocol):
     """A compute target. Optional extras, looked up with getattr by experiment.py:
 
-    - `check(runconfig, conda_file, spark_file)`: validate what can be validated before a run is recorded,
-      so a broken dependency file or a missing program fails the command without leaving a Failed run;
+    - `check(runconfig, conda_file, spark_file, options)`: validate what can be validated before a run is
+      recorded, so a broken dependency file, a stale lock or a missing program fails the command without
+      leaving a Failed run;
+    - `builds_from_conda_locks` (ClassVar, False when absent): the target builds its environment from a conda
+      lock, so the lock switches (`LOCK_OPTIONS`) mean something to it;
     - `ensure_environment(spec, progress)`: build or refresh the run environment before `submit`; it may
       return a dict describing the environment (which image, which Python, which lock), which the run
       keeps in its properties (`history info`).
@@ -97,6 +100,20 @@ class Target(Protocol):
     def submit(self, spec: RunSpec, progress: Progress) -> RunHandle: ...
 
     def restore(self, state: dict[str, Any]) -> RunHandle: ...
+
+
+LOCK_OPTIONS = {"python_from_base_image": "--python-from-base-image", "conda_from_pypi": "--conda-from-pypi",
+                "relock": "--relock"}
+
+
+def refuse_lock_options(target: Any, compute: ComputeTarget, options: Mapping[str, Any]) -> None:
+    """The conda-lock switches only steer targets that build from a lock; elsewhere they would do nothing."""
+    given = [flag for key, flag in LOCK_OPTIONS.items() if options.get(key)]
+    if given and not getattr(target, "builds_from_conda_locks", False):
+        verb = "applies" if len(given) == 1 else "apply"
+        raise UsageError(f"{' and '.join(given)} only {verb} to docker and remotedocker targets, and "
+                         f"'{compute.name}' is a {compute.type} target",
+                         hint="leave the option out: this target installs no conda lock")
 
 
 _REGISTRY: dict[str, str] = {

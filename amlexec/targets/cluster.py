@@ -11,6 +11,7 @@ driver's process group; the application id and the cluster's UI address land in 
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -62,7 +63,8 @@ class ClusterTarget(SshTarget):
     def _python_location(self, home: str) -> str:
         return remote_path(home, self.compute.python_location or DEFAULT_PYTHON)
 
-    def check(self, runconfig: RunConfig, conda_file: str | None, spark_file: str | None) -> None:
+    def check(self, runconfig: RunConfig, conda_file: str | None, spark_file: str | None,
+              options: Mapping[str, Any] | None = None) -> None:
         """Before a run is recorded: the dependency files and the Spark settings must be usable."""
         self._plan(runconfig, conda_file)
         if runconfig.is_pyspark:
@@ -89,7 +91,7 @@ class ClusterTarget(SshTarget):
         finally:
             self.close()
 
-    def ensure_environment(self, spec: RunSpec, progress: Progress) -> None:
+    def ensure_environment(self, spec: RunSpec, progress: Progress) -> dict[str, Any]:
         rc = spec.runconfig
         hint = (f"prepare it with `amlexec experiment prepare -c {rc.name}`, or set PrepareEnvironment: true in "
                 f"{rc.file_name} to prepare it at submit")
@@ -98,6 +100,8 @@ class ClusterTarget(SshTarget):
         how = f"built in {env.seconds:.1f}s, log {env.log_path}" if env.built else "already prepared"
         ControlLog(spec.run_dir / CONTROL_LOG).write(f"environment: {env.folder} ({how}); python {env.python}")
         self._env = env
+        return {"environment": env.folder, "python": env.python, "python_version": env.python_version,
+                "python_source": "the head node's environment over pythonLocation"}
 
     # -- runs -----------------------------------------------------------------------------------------
     def spark_python(self, env: ClusterEnvironment) -> SparkPython | None:

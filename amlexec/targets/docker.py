@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -63,6 +64,7 @@ def offline_setting(flag: bool | None, compute: ComputeTarget) -> bool:
 class DockerTarget:
     type: ClassVar[str] = "docker"
     independent_runs: ClassVar[bool] = True
+    builds_from_conda_locks: ClassVar[bool] = True
 
     def __init__(self, compute: ComputeTarget, project: Project) -> None:
         self.compute = compute
@@ -98,17 +100,23 @@ class DockerTarget:
             display=self.project.display, wishes=wishes or LockWishes(), spark=runconfig.is_pyspark,
         )
 
-    def check(self, runconfig: RunConfig, conda_file: str | None, spark_file: str | None) -> None:
-        """Before a run is recorded: the framework and the dependency file must be usable here.
+    def check(self, runconfig: RunConfig, conda_file: str | None, spark_file: str | None,
+              options: Mapping[str, Any] | None = None) -> None:
+        """Before a run is recorded: the framework, the dependency file and its pinned lock must be usable.
 
-        Needs no engine, so a broken dependency file fails the command without leaving a Failed run.
+        Needs no engine, so a broken dependency file or a lock written for an older version of it fails the
+        command without leaving a Failed run. What the lock says of the base image is checked at build time.
         """
+        from ..environment.imagelock import refuse_stale_pin
         from ..environment.plan import plan_environment
 
         if runconfig.is_pyspark:
             self.project.load_spark(runconfig, spark_file)
         request = self._request(runconfig, conda_file=conda_file, offline=False)
         plan_environment(request.deps, display=request.deps_display, root=request.project_root)
+        if not (options or {}).get("relock"):
+            refuse_stale_pin(request.deps, deps_path=request.deps_path, deps_display=request.deps_display,
+                             display=request.display)
 
     def prepare(self, runconfig: RunConfig, *, progress: Progress, conda_file: str | None = None,
                 offline: bool | None = None, force: bool = False,

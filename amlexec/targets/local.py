@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -53,7 +54,8 @@ class LocalTarget:
             facts["python_version"] = ".".join(map(str, sys.version_info[:3]))
         return facts
 
-    def check(self, rc: RunConfig, conda_file: str | None, spark_file: str | None) -> None:
+    def check(self, rc: RunConfig, conda_file: str | None, spark_file: str | None,
+              options: Mapping[str, Any] | None = None) -> None:
         self.interpreter()
         if rc.is_pyspark:
             self.project.load_spark(rc, spark_file)

@@ -8,19 +8,46 @@ collected.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from ..errors import UsageError
-from .base import RunSpec
+from ..errors import NotFoundError, UsageError
+from ..transport.remotehost import RemoteHost
+from .base import Progress, RunSpec
 from .sshtarget import SshTarget, remote_path
 
 DEFAULT_PYTHON = "python3"
+_VERSION_CODE = "import sys; print('%d.%d.%d' % sys.version_info[:3])"
 
-__all__ = ["DEFAULT_PYTHON", "RemoteTarget", "remote_path"]
+__all__ = ["DEFAULT_PYTHON", "RemoteTarget", "interpreter_version", "remote_path"]
+
+
+def interpreter_version(host: RemoteHost, location: str) -> tuple[str, str]:
+    """(the interpreter's path on the host, its version), or NotFoundError saying why it does not run."""
+    python = remote_path(host.conn.home(), location)
+    done = host.conn.run([python, "-c", _VERSION_CODE], timeout=60)
+    if done.status != 0:
+        raise NotFoundError(f"pythonLocation '{location}' does not run on {host.display} "
+                            f"(exit {done.status}: {done.text()[:200]})",
+                            hint="install Python 3 there, or pass --python with the interpreter's full path "
+                            "(SSH commands run in a non-login shell, so PATH may be shorter than you expect)")
+    return python, done.stdout.decode().strip()
 
 
 class RemoteTarget(SshTarget):
     type: ClassVar[str] = "remote"
+
+    def ensure_environment(self, spec: RunSpec, progress: Progress) -> dict[str, Any]:
+        """No environment to manage here, but the run records which Python it used (one SSH round trip)."""
+        session = self.session(progress, run_id=spec.run_id)
+        progress(f"connecting to {session.settings.display}")
+        try:
+            host = session.host()
+            python, version = interpreter_version(host, self.compute.python_location or DEFAULT_PYTHON)
+        except BaseException:
+            self.close()
+            raise
+        return {"python": f"{python} (pythonLocation on {host.display})", "python_version": version,
+                "python_source": "pythonLocation"}
 
     def command(self, spec: RunSpec, *, home: str) -> list[str]:
         """The argv the host runs: `pythonLocation -u script args...` (unbuffered, so output streams)."""

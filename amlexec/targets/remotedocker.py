@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 
 from ..config.compute import ComputeTarget
 from ..config.runconfig import RunConfig
+from ..environment.imagelock import LockWishes
 from ..errors import AmlexecError, NotFoundError, StorageError, UnavailableError
 from ..image.engine import Engine, sdk_errors
 from ..image.environment_image import PreparedImage, _pull
@@ -138,22 +139,23 @@ class RemoteDockerTarget(DockerTarget):
             return copy_image(local, self.engine, ref, progress=progress, dest_name=f"{self.display}'s Docker engine")
 
     def prepare(self, runconfig: RunConfig, *, progress: Progress, conda_file: str | None = None,
-                offline: bool | None = None, force: bool = False) -> PreparedImage:
+                offline: bool | None = None, force: bool = False,
+                wishes: LockWishes | None = None) -> PreparedImage:
         try:
             with self._talking_to_host("preparing the run environment"):
-                self.check(runconfig, conda_file, None)
+                self.check(runconfig, conda_file, None, {"relock": bool(wishes and wishes.relock)})
                 self.ensure_base_image(progress)
                 return super().prepare(runconfig, progress=progress, conda_file=conda_file, offline=offline,
-                                       force=force)
+                                       force=force, wishes=wishes)
         finally:
             self.close()
 
-    def ensure_environment(self, spec: RunSpec, progress: Progress) -> None:
+    def ensure_environment(self, spec: RunSpec, progress: Progress) -> dict[str, Any]:
         progress(f"connecting to {self.display}")
         try:
             with self._talking_to_host("preparing the run environment"):
                 self.ensure_base_image(progress)
-                super().ensure_environment(spec, progress)
+                return super().ensure_environment(spec, progress)
         except BaseException:
             self.close()
             raise

@@ -16,11 +16,10 @@ from ..errors import AuthError, NotFoundError, UnavailableError
 from ..transport.hostkeys import fingerprint
 from ..transport.remotehost import RemoteHost
 from ..transport.ssh import SshConnection, SshSettings
-from .remote import DEFAULT_PYTHON
+from .remote import DEFAULT_PYTHON, interpreter_version
 from .sshtarget import remote_path
 
 MIN_PYTHON = (3, 7)  # what the runtime folder (amlexec.logging, azureml.logging) needs
-_VERSION_CODE = "import sys; print('%d.%d.%d' % sys.version_info[:3])"
 
 
 def check_target(compute: ComputeTarget, *, accept_host_key: bool) -> list[str]:
@@ -47,14 +46,7 @@ def check_target(compute: ComputeTarget, *, accept_host_key: bool) -> list[str]:
 
 def _check_python(compute: ComputeTarget, host: RemoteHost) -> str:
     location = compute.python_location or DEFAULT_PYTHON
-    python = remote_path(host.conn.home(), location)
-    done = host.conn.run([python, "-c", _VERSION_CODE], timeout=60)
-    if done.status != 0:
-        raise NotFoundError(f"pythonLocation '{location}' does not run on {host.display} "
-                            f"(exit {done.status}: {done.text()[:200]})",
-                            hint="install Python 3 there, or pass --python with the interpreter's full path "
-                            "(SSH commands run in a non-login shell, so PATH may be shorter than you expect)")
-    version = done.stdout.decode().strip()
+    _python, version = interpreter_version(host, location)
     parts = tuple(int(p) for p in version.split(".")[:2])
     if parts < MIN_PYTHON:
         raise NotFoundError(f"'{location}' on {host.display} is Python {version}; amlexec runs need "

@@ -37,6 +37,19 @@ def test_missing_dependency_file_is_named_and_no_run_is_recorded(project):
     assert amlexec("history", "list", "-o", "json", cwd=project).json()["result"] == []
 
 
+def test_lock_switches_are_refused_where_no_lock_is_built(project):
+    """--relock and friends would do nothing on these targets; saying so beats ignoring them."""
+    check(amlexec("experiment", "submit", "-c", "local", "--relock", "--conda-from-pypi", "train.py", cwd=project), 2,
+          "--conda-from-pypi and --relock only apply to docker and remotedocker targets, and 'local' is a local target",
+          "leave the option out: this target installs no conda lock")
+    assert amlexec("history", "list", "-o", "json", cwd=project).json()["result"] == []
+    # Refused before any connection is tried: the address goes nowhere.
+    write(project, "aml_config/spark.compute", 'type: cluster\naddress: "127.0.0.1:1"\nusername: u\n')
+    write(project, "aml_config/spark.runconfig", "Target: spark\nFramework: PySpark\n")
+    check(amlexec("experiment", "prepare", "-c", "spark", "--python-from-base-image", cwd=project), 2,
+          "--python-from-base-image only applies to docker and remotedocker targets, and 'spark' is a cluster target")
+
+
 def test_unknown_runconfig_lists_the_known_ones(project):
     check(amlexec("experiment", "submit", "-c", "lcoal", "train.py", cwd=project), 66,
           "no run configuration 'lcoal': aml_config/lcoal.runconfig does not exist (did you mean 'local'?)",

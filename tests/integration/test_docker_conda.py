@@ -4,6 +4,7 @@ with the network off, runs on the docker target importing what was installed."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from pathlib import Path
@@ -97,6 +98,12 @@ def test_a_changed_spec_with_a_stale_lock_is_reported(conda_project):
     assert len(conda_project.images()) == images, "nothing built from a stale lock"
     proc = conda_project.cli("experiment", "prepare", "-c", "docker")  # the command line says the same, exit 78
     assert proc.returncode == 78 and "has changed since aml_config/conda-lock.yml" in proc.stderr
+    # A submit finds out before it records anything: no Failed run is left in history for a stale lock.
+    conda_project.write("noop.py", "")
+    proc = conda_project.cli("experiment", "submit", "-c", "docker", "noop.py")
+    assert (proc.returncode, proc.stdout) == (78, ""), proc.stderr
+    assert "has changed since aml_config/conda-lock.yml" in proc.stderr and "add --relock" in proc.stderr
+    assert json.loads(conda_project.cli("history", "list", "-o", "json").stdout)["result"] == []
     relocked = conda_project.prepare(relock=True)
     assert any(line.endswith(f"relocking ({err.value.hint.split('relock with: ')[1].split(' (or')[0]})")
                for line in relocked["progress"])

@@ -132,6 +132,9 @@ def test_prepare_builds_on_the_host_with_the_local_tag_then_hits_the_cache(remot
     assert second["built"] is False and second["image_id"] == first["image_id"]
     assert second["progress"] == [], "nothing to report: no copy, no probe, no build"
     assert elapsed < 1.5, f"a no-change prepare on the host took {elapsed:.2f}s"
+    # The lock switches reach the remote engine's build as they reach the local one's.
+    relocked = remote_project.prepare(relock=True)
+    assert relocked["built"] is False and relocked["image_id"] == first["image_id"]
     # The same project prepared on this machine's engine gets the very same content-hash tag.
     local = DockerProject(remote_project.root, remote_project.client)
     local.compute("docker")

@@ -54,6 +54,9 @@ def test_exit_code_streams_outputs_metrics_and_share_and_nothing_is_left_on_the_
     record = json.loads(project.cli("history", "info", "-r", run_id, "-o", "json").stdout)["result"]
     assert (record["status"], record["exit_code"]) == ("Failed", 3)
     assert record["loss"] == [1.0, 0.5, 1.0 / 3]
+    # The run says which environment and which Python it used, as on the local docker target.
+    assert record["properties"]["environment_image"].startswith("amlexec-env/")
+    assert record["properties"]["python_version"].startswith("3.")
     run_dir = project.run_dir(run_id)
     assert (run_dir / "outputs" / "result.txt").read_text() == "42\n"
     assert (run_dir / "outputs" / "sub" / "deep.bin").read_bytes() == bytes(range(256))

@@ -167,7 +167,10 @@ def test_framework_python_runs_the_environments_python_without_spark(project: Pa
     python, value, imported = line.split()[1:]
     assert re.fullmatch(rf"/home/{USER}/\.amlexec/envs/\w+/venv/bin/python", python)
     assert (value, imported) == ("42", "False")
-    assert "spark_application_id" not in info(project, run_id_of(done.stdout))["properties"]
+    properties = info(project, run_id_of(done.stdout))["properties"]
+    assert "spark_application_id" not in properties
+    assert properties["python"] == python and properties["python_version"].startswith("3.")
+    assert properties["environment"] == f"/home/{USER}/.amlexec/envs/{rebuilt['env_hash']}"
 
 
 def test_ctrl_c_detaches_and_cancel_kills_the_application(project: Path, spark_head: SparkHead,

@@ -94,6 +94,11 @@ def test_exit_code_output_metrics_and_outputs_come_back(project: Path, ssh_host:
     record = info(project, run_id)
     assert (record["status"], record["exit_code"]) == ("Failed", 3)
     assert record["loss"] == [1.0, 0.5, 1.0 / 3]
+    # The run records the host's interpreter, asked over the run's own connection (made once).
+    host_python = ssh_host.sh("python3 -c 'import platform; print(platform.python_version())'").strip()
+    assert (record["properties"]["python_version"], record["properties"]["python_source"]) == (host_python,
+                                                                                              "pythonLocation")
+    assert done.stderr.count("connecting to ") == 1
     run_dir = project / ".amlexec" / "runs" / run_id
     assert (run_dir / "outputs" / "result.txt").read_text() == "42\n"
     assert (run_dir / "outputs" / "sub" / "deep.bin").read_bytes() == bytes(range(256))
