@@ -35,7 +35,7 @@ PythonOpt = Annotated[str | None, typer.Option("--python", help="pythonLocation:
                                                "(default python3).")]
 
 
-def _attach(kind: str, output: str | None = None, **values: object) -> None:
+def _attach(kind: str, output: OutputFormat = OutputFormat.table, query: str | None = None, **values: object) -> None:
     from ..configure import AttachRequest, attach
 
     if values.pop("password_stdin", False):
@@ -46,23 +46,30 @@ def _attach(kind: str, output: str | None = None, **values: object) -> None:
     result = attach(project, AttachRequest(kind=kind, **values))  # type: ignore[arg-type]
     for note in result.notes:
         progress(note)
-    for path in (result.compute.path, result.runconfig.path):
-        typer.echo(project.display(path))
+    files = [project.display(path) for path in (result.compute.path, result.runconfig.path)]
+    if output == OutputFormat.table:
+        for shown in files:
+            typer.echo(shown)
+    else:
+        show("computetarget attach", {"name": result.compute.name, "type": kind, "compute_file": files[0],
+                                      "runconfig_file": files[1], "notes": result.notes}, output, query)
     progress(f"attached {kind} target '{result.compute.name}'; "
              f"run with: amlexec experiment submit -c {result.runconfig.name} SCRIPT")
 
 
 @attach_app.command("local")
 def attach_local(name: NameOpt, force: ForceOpt = False,
-                 python: Annotated[str | None, typer.Option("--python", help="pythonLocation.")] = None) -> None:
+                 python: Annotated[str | None, typer.Option("--python", help="pythonLocation.")] = None,
+                 output: OutputOpt = OutputFormat.table, query: QueryOpt = None) -> None:
     """Attach a target that runs scripts on this machine."""
-    _attach("local", name=name, force=force, python_location=python)
+    _attach("local", output, query, name=name, force=force, python_location=python)
 
 
 @attach_app.command("docker")
-def attach_docker(name: NameOpt, base_image: BaseImageOpt = None, force: ForceOpt = False) -> None:
+def attach_docker(name: NameOpt, base_image: BaseImageOpt = None, force: ForceOpt = False,
+                  output: OutputOpt = OutputFormat.table, query: QueryOpt = None) -> None:
     """Attach the local Docker engine."""
-    _attach("docker", name=name, base_image=base_image, force=force)
+    _attach("docker", output, query, name=name, base_image=base_image, force=force)
 
 
 def _ssh_command(kind: str, doc: str) -> None:
@@ -70,8 +77,8 @@ def _ssh_command(kind: str, doc: str) -> None:
                 password_stdin: PasswordStdinOpt = False, private_key_file: KeyOpt = None,
                 private_key_passphrase: PassphraseOpt = None, use_azureml_ssh_key: AmlKeyOpt = False,
                 base_image: BaseImageOpt = None, force: ForceOpt = False, accept_host_key: AcceptKeyOpt = False,
-                no_check: NoCheckOpt = False) -> None:
-        _attach(kind, name=name, address=address, username=username, password=password,
+                no_check: NoCheckOpt = False, output: OutputOpt = OutputFormat.table, query: QueryOpt = None) -> None:
+        _attach(kind, output, query, name=name, address=address, username=username, password=password,
                 password_stdin=password_stdin, private_key_file=private_key_file,
                 private_key_passphrase=private_key_passphrase, use_azureml_ssh_key=use_azureml_ssh_key,
                 base_image=base_image, force=force, accept_host_key=accept_host_key, check=not no_check)
@@ -89,9 +96,10 @@ def attach_remote(name: NameOpt, address: AddressOpt, username: UserOpt = None, 
                   password_stdin: PasswordStdinOpt = False, private_key_file: KeyOpt = None,
                   private_key_passphrase: PassphraseOpt = None, use_azureml_ssh_key: AmlKeyOpt = False,
                   python: PythonOpt = None, force: ForceOpt = False, accept_host_key: AcceptKeyOpt = False,
-                  no_check: NoCheckOpt = False) -> None:
+                  no_check: NoCheckOpt = False, output: OutputOpt = OutputFormat.table,
+                  query: QueryOpt = None) -> None:
     """Attach a remote Linux host's own Python (user-managed environment), over SSH."""
-    _attach("remote", name=name, address=address, username=username, password=password,
+    _attach("remote", output, query, name=name, address=address, username=username, password=password,
             password_stdin=password_stdin, private_key_file=private_key_file,
             private_key_passphrase=private_key_passphrase, use_azureml_ssh_key=use_azureml_ssh_key,
             python_location=python, force=force, accept_host_key=accept_host_key, check=not no_check)

@@ -34,6 +34,24 @@ def test_the_older_attach_type_form_works(project):
             "condaDependenciesFile": "aml_config/conda_dependencies.yml"} in rcs
 
 
+def test_init_and_attach_print_what_they_wrote_as_json_for_scripts(tmp_path):
+    made = amlexec("init", "proj", "-o", "json", cwd=tmp_path)
+    assert made.code == 0, made.err
+    result = made.json()["result"]
+    assert result["project"] == str(tmp_path / "proj")
+    assert {"aml_config/local.compute", "aml_config/docker.runconfig", "train.py"} <= set(result["files"])
+    project = tmp_path / "proj"
+    attached = amlexec("computetarget", "attach", "--type", "remote", "-n", "box", "-a", "h:2222", "-u", "me",
+                       "--no-check", "-o", "json", cwd=project)
+    assert attached.code == 0, attached.err
+    assert attached.json()["result"] == {"name": "box", "type": "remote", "compute_file": "aml_config/box.compute",
+                                         "runconfig_file": "aml_config/box.runconfig", "notes": []}
+    again = amlexec("computetarget", "attach", "local", "-n", "box", "-o", "json", cwd=project)
+    assert again.code == 2 and again.json()["error"]["hint"] == "pass --force to replace it"
+    ids = amlexec("computetarget", "attach", "docker", "-n", "d", "-o", "tsv", "--query", "compute_file", cwd=project)
+    assert (ids.code, ids.out) == (0, "aml_config/d.compute\n")
+
+
 def test_attach_local_then_detach(project):
     assert amlexec("computetarget", "attach", "local", "-n", "mine", cwd=project).code == 0
     write(project, "hello.py", "print('hello')\n")
