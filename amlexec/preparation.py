@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import UsageError
 from .project import Project
 from .targets.base import Progress, refuse_lock_options, target_for
+
+if TYPE_CHECKING:
+    from .image.engine import Engine
 
 
 @dataclass(frozen=True)
@@ -47,16 +52,35 @@ def prepare(project: Project, req: PrepareRequest, *, progress: Progress) -> dic
     return {"target": compute.name, "runconfig": rc.name, **prepared.summary()}
 
 
-def clean_candidates(project: Project) -> dict[str, list[dict[str, Any]]]:
-    """The images and stopped containers amlexec made for this project on the local Docker engine."""
+@contextlib.contextmanager
+def clean_engine(project: Project, target: str | None = None) -> Iterator[Engine]:
+    """The engine `experiment clean` works on: this machine's, or the one a docker-type target names
+    (a remotedocker target's host, connected for the duration)."""
+    from .image.engine import Engine
+
+    if target is None:
+        yield Engine.local()
+        return
+    compute = project.load_compute(target)
+    engine_for = getattr(target_for(compute, project), "engine_for", None)
+    if engine_for is None:
+        raise UsageError(f"'{compute.name}' is a {compute.type} target: amlexec makes no Docker images there",
+                         hint="name a docker or remotedocker target, or leave out -t for this machine's engine")
+    with engine_for("cleaning up") as engine:
+        yield engine
+
+
+def clean_candidates(project: Project, engine: Engine | None = None) -> dict[str, list[dict[str, Any]]]:
+    """The images and stopped containers amlexec made for this project (on this machine's engine by default)."""
     from .image.cleanup import find_project_resources
     from .image.engine import Engine
 
-    return find_project_resources(Engine.local(), project.root)
+    return find_project_resources(engine or Engine.local(), project.root)
 
 
-def clean(project: Project, candidates: dict[str, list[dict[str, Any]]], *, progress: Progress) -> dict[str, Any]:
+def clean(project: Project, candidates: dict[str, list[dict[str, Any]]], *, progress: Progress,
+          engine: Engine | None = None) -> dict[str, Any]:
     from .image.cleanup import remove_resources
     from .image.engine import Engine
 
-    return remove_resources(Engine.local(), candidates, progress=progress)
+    return remove_resources(engine or Engine.local(), candidates, progress=progress)

@@ -190,30 +190,36 @@ def prepare(
 
 @app.command("clean")
 def clean(
+    target: Annotated[str | None, typer.Option(
+        "--target", "-t", help="Clean the Docker engine of this docker or remotedocker target "
+        "(default: this machine's).")] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Remove without asking.")] = False,
     output: OutputOpt = OutputFormat.table,
     query: QueryOpt = None,
 ) -> None:
     """Remove the Docker images and stopped containers amlexec made for this project (only those)."""
     from ..preparation import clean as do_clean
-    from ..preparation import clean_candidates
+    from ..preparation import clean_candidates, clean_engine
 
     project = project_here()
-    found = clean_candidates(project)
-    if not found["containers"] and not found["images"]:
-        progress("nothing to clean: no amlexec images or stopped containers for this project")
-        show("experiment clean", {"removed": {"containers": [], "images": []}, "failed": []}, output, query)
-        return
-    for c in found["containers"]:
-        progress(f"container {c['name']} ({c['status']})")
-    for i in found["images"]:
-        progress(f"image {', '.join(i['tags']) or i['id']} ({i['size_mb']} MB)")
-    if not yes:
-        if not sys.stdin.isatty():
-            from ..errors import UsageError
+    with clean_engine(project, target) as engine:
+        found = clean_candidates(project, engine)
+        if not found["containers"] and not found["images"]:
+            progress("nothing to clean: no amlexec images or stopped containers for this project")
+            result: dict = {"removed": {"containers": [], "images": []}, "failed": []}
+        else:
+            for c in found["containers"]:
+                progress(f"container {c['name']} ({c['status']})")
+            for i in found["images"]:
+                progress(f"image {', '.join(i['tags']) or i['id']} ({i['size_mb']} MB)")
+            if not yes:
+                if not sys.stdin.isatty():
+                    from ..errors import UsageError
 
-            raise UsageError("experiment clean needs confirmation", hint="pass --yes to remove them without asking")
-        if not typer.confirm("Remove these?", default=False, err=True):
-            progress("nothing removed")
-            raise typer.Exit(1)
-    show("experiment clean", do_clean(project, found, progress=progress), output, query)
+                    raise UsageError("experiment clean needs confirmation",
+                                     hint="pass --yes to remove them without asking")
+                if not typer.confirm("Remove these?", default=False, err=True):
+                    progress("nothing removed")
+                    raise typer.Exit(1)
+            result = do_clean(project, found, progress=progress, engine=engine)
+    show("experiment clean", result, output, query)

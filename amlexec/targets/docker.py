@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -82,6 +82,11 @@ class DockerTarget:
         if self._engine is None:
             self._engine = self.make_engine()
         return self._engine
+
+    @contextlib.contextmanager
+    def engine_for(self, what: str) -> Iterator[Engine]:
+        """The engine, for work outside a run (`experiment clean`); see the remote target's override."""
+        yield self.engine
 
     @property
     def base_image(self) -> str:

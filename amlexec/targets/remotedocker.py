@@ -88,6 +88,15 @@ class RemoteDockerTarget(DockerTarget):
             self._session = None
 
     @contextlib.contextmanager
+    def engine_for(self, what: str) -> Iterator[Engine]:
+        """The host's engine, connected for the block's duration, with connection failures as one error."""
+        try:
+            with self._talking_to_host(what):
+                yield self.engine
+        finally:
+            self.close()
+
+    @contextlib.contextmanager
     def _talking_to_host(self, what: str) -> Iterator[None]:
         """Connection failures in the middle of Docker work become one clear error, not a traceback."""
         errors = sdk_errors()

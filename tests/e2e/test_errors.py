@@ -50,6 +50,12 @@ def test_lock_switches_are_refused_where_no_lock_is_built(project):
           "--python-from-base-image only applies to docker and remotedocker targets, and 'spark' is a cluster target")
 
 
+def test_clean_names_a_target_without_docker_images(project):
+    check(amlexec("experiment", "clean", "-t", "local", "--yes", cwd=project), 2,
+          "'local' is a local target: amlexec makes no Docker images there",
+          "name a docker or remotedocker target, or leave out -t for this machine's engine")
+
+
 def test_unknown_runconfig_lists_the_known_ones(project):
     check(amlexec("experiment", "submit", "-c", "lcoal", "train.py", cwd=project), 66,
           "no run configuration 'lcoal': aml_config/lcoal.runconfig does not exist (did you mean 'local'?)",

@@ -15,6 +15,8 @@ from dockerkit import docker_client  # noqa: F401  (fixture)
 from sshfixtures import USER, Cli
 from test_ssh_remote_run import HOSTILE, run_id_of
 
+from amlexec.config.compute import DEFAULT_BASE_IMAGE
+
 pytestmark = [pytest.mark.docker, pytest.mark.ssh, pytest.mark.usefixtures("ssh_client_home")]
 
 WORK = """\
@@ -128,13 +130,21 @@ def test_resubmit_uploads_only_what_changed_measured_in_bytes(project: RemotePro
     assert sent_edit < 2_500 and new == 1, line
 
 
-def test_keep_container_leaves_the_ended_container_on_the_host(project: RemoteProject,
-                                                               docker_host: DockerHost) -> None:
+def test_keep_container_leaves_the_ended_container_on_the_host_and_clean_removes_it(
+        project: RemoteProject, docker_host: DockerHost) -> None:
     outcome = project.submit("work.py", "0", keep_container=True)
     name = outcome.result.run_id
     assert any(f"kept on {USER}@" in line and f"docker rm {name}" in line for line in outcome.progress)
     try:
         assert docker_host.containers() == [name]
         assert docker_host.docker("inspect", "--format", "{{.State.Status}}", name).strip() == "exited"
+        image = outcome.record.properties["environment_image"]
+        base = project.project.load_compute("vm").base_docker_image or DEFAULT_BASE_IMAGE
+        done = project.cli("experiment", "clean", "-t", "vm", "--yes", "-o", "json")
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["result"] == {"removed": {"containers": [name], "images": [image]},
+                                                     "failed": []}
+        assert docker_host.containers() == [] and docker_host.image_id(image) is None
+        assert docker_host.image_id(base) is not None, "only what amlexec made for this project goes"
     finally:
         docker_host.docker("rm", "-f", name, check=False)
