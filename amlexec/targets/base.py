@@ -85,6 +85,8 @@ class Target(Protocol):
       leaving a Failed run;
     - `builds_from_conda_locks` (ClassVar, False when absent): the target builds its environment from a conda
       lock, so the lock switches (`LOCK_OPTIONS`) mean something to it;
+    - `engine_for(what)`: a context manager giving the target's Docker engine for work outside a run
+      (`experiment clean -t`); targets without one have nothing to clean;
     - `ensure_environment(spec, progress)`: build or refresh the run environment before `submit`; it may
       return a dict describing the environment (which image, which Python, which lock), which the run
       keeps in its properties (`history info`).
