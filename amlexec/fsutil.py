@@ -34,6 +34,17 @@ def _write_temp(path: Path, data: bytes, mode: int | None) -> str:
         return tmp
 
 
+def file_digest(path: Path, algorithm: str = "sha256") -> str:
+    """Hex digest of a file's content, read in 1 MiB chunks."""
+    import hashlib  # loads OpenSSL: kept off the paths that do not hash (a local submit)
+
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def atomic_write(path: Path, data: str | bytes, *, mode: int | None = None) -> None:
     """Write `data` to `path` through a temp file and `os.replace`."""
     payload = data.encode("utf-8") if isinstance(data, str) else data

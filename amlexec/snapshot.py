@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import UsageError
+from .fsutil import file_digest
 
 IGNORE_FILES = (".amlignore", ".gitignore")
 ALWAYS_EXCLUDED_DIRS = {".git", "__pycache__", ".ipynb_checkpoints"}
@@ -38,11 +39,7 @@ class SnapshotFile:
 
         if self.link_target is not None:
             return hashlib.sha256(self.link_target.encode()).hexdigest()
-        h = hashlib.sha256()
-        with open(root / self.path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-        return h.hexdigest()
+        return file_digest(root / self.path)
 
 
 @dataclass(frozen=True)

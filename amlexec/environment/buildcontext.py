@@ -22,13 +22,13 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from ..errors import EnvironmentBuildError, NotFoundError
-from ..fsutil import amlexec_home
+from ..fsutil import amlexec_home, file_digest
 from .channels import ChannelMap, load_channel_map
 from .condapkg import BaseInterpreter, write_standins
 from .lockfile import LockedConda, LockedEnvironment
 from .piplock import lock_target
 from .solver import deadline_seconds, index_channel, run_rattler
-from .wheels import TargetPython, file_digest, target_options
+from .wheels import TargetPython, target_options
 
 FETCH_TIMEOUT = 30.0  # seconds to connect and read one package file
 RATTLER_WHEEL_ENV = "AMLEXEC_RATTLER_WHEEL"  # a py-rattler wheel to use instead of downloading one

@@ -20,7 +20,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from ..errors import ConfigError, EnvironmentBuildError
-from .wheels import TargetPython, file_digest, target_options
+from ..fsutil import file_digest
+from .wheels import TargetPython, target_options
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ either return an `EnvironmentPlan` or raise an error that names the file and the
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shlex
@@ -15,6 +14,7 @@ from pathlib import Path
 
 from ..config.dependencies import CondaDependencies
 from ..errors import ConfigError, EnvironmentBuildError, NotFoundError
+from ..fsutil import file_digest
 
 # pip options that only say *where* packages come from; they are honoured by the host's `pip download`
 # (offline) or written into the image's requirements file (online). Anything else (`-r`, `-e`, `-c`,
@@ -121,15 +121,7 @@ def _local_wheel(entry: str, *, root: Path, display: str) -> LocalWheel | None:
     if path.suffix != ".whl":
         raise ConfigError(f"{display}: pip entry '{entry}' is a local file but not a wheel (.whl)",
                           hint="build a wheel first (pip wheel PATH) and list the .whl file")
-    return LocalWheel(entry=entry, path=path, sha256=_sha256(path))
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return LocalWheel(entry=entry, path=path, sha256=file_digest(path))
 
 
 def python_matches(spec: str, version: str) -> bool:

@@ -9,7 +9,6 @@ download of a lock's wheels (`buildcontext.py`).
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import re
 import subprocess
@@ -19,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import EnvironmentBuildError
+from ..fsutil import file_digest
 
 # The oldest glibc minor manylinux_2_x tags describe (manylinux1 == manylinux_2_5).
 _OLDEST_GLIBC_MINOR = 5
@@ -133,7 +133,7 @@ def download_wheels(argv: Sequence[str], *, dest: Path, log_path: Path, source: 
             hint=f"full log: {log_path}. Offline builds need wheels for the image's Python and platform; "
             "a package that only has a source distribution cannot be installed offline",
         )
-    found = {p.name: _sha256(p) for p in sorted(dest.iterdir()) if p.is_file()}
+    found = {p.name: file_digest(p) for p in sorted(dest.iterdir()) if p.is_file()}
     strays = [n for n in found if not n.endswith(".whl")]
     if strays:
         raise EnvironmentBuildError(f"pip downloaded files that are not wheels: {', '.join(strays)}",
@@ -147,13 +147,3 @@ def _last_error(log_path: Path) -> str:
     return (errors or lines or ["pip failed without a message"])[-1]
 
 
-def _sha256(path: Path) -> str:
-    return file_digest(path, "sha256")
-
-
-def file_digest(path: Path, algorithm: str = "sha256") -> str:
-    digest = hashlib.new(algorithm)
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

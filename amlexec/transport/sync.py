@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import IO
 
 from ..errors import StorageError
+from ..fsutil import file_digest
 from .remotehost import RemoteHost
 
 DEFAULT_MODE = 0o644
@@ -52,14 +53,6 @@ class UploadStats:
     seconds: float
 
 
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def scan(root: Path, *, prefix: str = "") -> list[Entry]:
     """Every regular file and symlink under `root` (the run's private snapshot copy), hashed."""
     entries: list[Entry] = []
@@ -74,7 +67,7 @@ def scan(root: Path, *, prefix: str = "") -> list[Entry]:
                 entries.append(Entry(rel, link_target=os.readlink(full)))
             elif stat.S_ISREG(st.st_mode):
                 entries.append(Entry(rel, mode=stat.S_IMODE(st.st_mode), size=st.st_size,
-                                     digest=_sha256_file(full), source=full))
+                                     digest=file_digest(full), source=full))
     return entries
 
 
