@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any, ClassVar
 
 from ..config.runconfig import RunConfig
@@ -168,9 +167,8 @@ class ClusterRun(SshRun):
 
     @classmethod
     def restore(cls, state: dict[str, Any], settings: SshSettings) -> ClusterRun:
-        return cls(session=Session(settings, run_id=state["run_id"]), run_id=state["run_id"],
-                   remote_dir=state["remote_dir"], local_run_dir=Path(state["run_dir"]), pgid=state.get("pgid"),
-                   patient=False, python=state.get("python") or DEFAULT_PYTHON, master_ui=state.get("master_ui"))
+        return cls(pgid=state.get("pgid"), python=state.get("python") or DEFAULT_PYTHON,
+                   master_ui=state.get("master_ui"), **cls.restored(state, settings))
 
     def state(self) -> dict[str, Any]:
         return {**super().state(), "python": self.python, "master_ui": self.master_ui}

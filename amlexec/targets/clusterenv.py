@@ -34,6 +34,7 @@ from ..image.probe import PythonInfo
 from ..transport import sync
 from ..transport.remotehost import RemoteHost
 from ..transport.ssh import Completed
+from .sshtarget import run_python
 
 RECIPE_VERSION = "1"
 VENV_BOOTSTRAP = ("setuptools", "pip")  # what `python -m venv` installs by itself (pip last: it uninstalls)
@@ -140,16 +141,13 @@ def _from_meta(meta: dict[str, Any], env_hash: str, folder: str, *, built: bool,
 
 
 def _probe(host: RemoteHost, python: str, plan: EnvironmentPlan) -> PythonInfo:
-    done = host.conn.run([python, "-c", PROBE_CODE], timeout=60)
-    if done.status != 0:
-        raise NotFoundError(f"pythonLocation '{python}' does not run on {host.display} "
-                            f"(exit {done.status}: {done.text()[-300:]})",
-                            hint="install Python 3 on the head node, or set pythonLocation to an interpreter's "
-                            "full path (SSH commands run in a non-login shell)")
+    out = run_python(host, python, PROBE_CODE, location=python,
+                     hint="install Python 3 on the head node, or set pythonLocation to an interpreter's "
+                     "full path (SSH commands run in a non-login shell)")
     try:
-        info = PythonInfo(**json.loads(done.stdout.decode().strip().splitlines()[-1]))
+        info = PythonInfo(**json.loads(out.strip().splitlines()[-1]))
     except (ValueError, TypeError, IndexError) as exc:
-        raise EnvironmentBuildError(f"could not read the Python of {host.display}: {done.text()[-300:]!r}") from exc
+        raise EnvironmentBuildError(f"could not read the Python of {host.display}: {out[-300:]!r}") from exc
     if plan.python_spec is not None and not python_matches(plan.python_spec, info.version):
         raise EnvironmentBuildError(
             f"{plan.source} asks for {plan.python_spec.replace(' ', '')}, but {python} on {host.display} is "

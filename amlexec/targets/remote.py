@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from ..errors import NotFoundError, UsageError
+from ..errors import UsageError
 from ..transport.remotehost import RemoteHost
 from .base import Progress, RunSpec
-from .sshtarget import SshTarget, remote_path
+from .sshtarget import SshTarget, remote_path, run_python
 
 DEFAULT_PYTHON = "python3"
 _VERSION_CODE = "import sys; print('%d.%d.%d' % sys.version_info[:3])"
@@ -24,13 +24,10 @@ __all__ = ["DEFAULT_PYTHON", "RemoteTarget", "interpreter_version", "remote_path
 def interpreter_version(host: RemoteHost, location: str) -> tuple[str, str]:
     """(the interpreter's path on the host, its version), or NotFoundError saying why it does not run."""
     python = remote_path(host.conn.home(), location)
-    done = host.conn.run([python, "-c", _VERSION_CODE], timeout=60)
-    if done.status != 0:
-        raise NotFoundError(f"pythonLocation '{location}' does not run on {host.display} "
-                            f"(exit {done.status}: {done.text()[:200]})",
-                            hint="install Python 3 there, or pass --python with the interpreter's full path "
-                            "(SSH commands run in a non-login shell, so PATH may be shorter than you expect)")
-    return python, done.stdout.decode().strip()
+    version = run_python(host, python, _VERSION_CODE, location=location,
+                         hint="install Python 3 there, or pass --python with the interpreter's full path "
+                         "(SSH commands run in a non-login shell, so PATH may be shorter than you expect)")
+    return python, version.strip()
 
 
 class RemoteTarget(SshTarget):

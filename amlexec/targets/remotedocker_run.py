@@ -25,11 +25,10 @@ from ..errors import AmlexecError, UnavailableError
 from ..image.engine import Engine, sdk_errors
 from ..image.sshengine import ssh_client
 from ..transport.remotehost import RemoteHost
-from ..transport.session import Session
 from ..transport.ssh import SshSettings, is_connection_error
 from .base import DRIVER_LOG, Sink
 from .docker_run import DockerRun
-from .sshrun import DriverLogFollowing, _appender
+from .sshrun import RemoteRun, _appender
 
 T = TypeVar("T")
 WAIT_POLL_SECONDS = 0.5
@@ -45,34 +44,23 @@ class _EngineAnswer(Exception):
         self.error = error
 
 
-class RemoteDockerRun(DriverLogFollowing):
-    def __init__(self, *, session: Session, run_id: str, remote_dir: str, container: str, container_id: str,
-                 local_run_dir: Path, keep: bool, patient: bool = True,
-                 engine: tuple[RemoteHost, Engine] | None = None) -> None:
-        self.session = session
-        self.run_id = run_id
-        self.remote_dir = remote_dir
+class RemoteDockerRun(RemoteRun):
+    def __init__(self, *, container: str, container_id: str, keep: bool,
+                 engine: tuple[RemoteHost, Engine] | None = None, **shared: Any) -> None:
+        super().__init__(**shared)
         self.container = container
         self.container_id = container_id
-        self.local_run_dir = local_run_dir
         self.keep = keep
-        # The process that submitted the run waits out a dropped connection; one that only looks at a run
-        # (`history list`, `info`) asks once and reports the host as unreachable.
-        self.patient = patient
         self._engine = engine  # the SDK client of the connection it was made on
 
     @classmethod
     def restore(cls, state: dict[str, Any], settings: SshSettings) -> RemoteDockerRun:
-        return cls(session=Session(settings, run_id=state["run_id"]), run_id=state["run_id"],
-                   remote_dir=state["remote_dir"], container=state["container"],
-                   container_id=state["container_id"], local_run_dir=Path(state["run_dir"]),
-                   keep=bool(state.get("keep")), patient=False)
+        return cls(container=state["container"], container_id=state["container_id"], keep=bool(state.get("keep")),
+                   **cls.restored(state, settings))
 
     def state(self) -> dict[str, Any]:
-        s = self.session.settings
-        return {"host": s.host, "port": s.port, "user": s.username, "run_id": self.run_id,
-                "remote_dir": self.remote_dir, "container": self.container, "container_id": self.container_id,
-                "run_dir": str(self.local_run_dir), "keep": self.keep}
+        return {**super().state(), "container": self.container, "container_id": self.container_id,
+                "keep": self.keep}
 
     # -- the engine over the current connection ----------------------------------------------------
     def _docker(self, host: RemoteHost) -> DockerRun:
@@ -199,12 +187,7 @@ class RemoteDockerRun(DriverLogFollowing):
             self._engine[0].check("remove", self.remote_dir)
 
         try:
-            self._do(work, what="removing the run's container", patient=False)
-        except AmlexecError:
-            pass
-        except Exception as exc:
-            if not is_connection_error(exc):
-                raise
+            self._best_effort(lambda: self._do(work, what="removing the run's container", patient=False))
         finally:
             self._close_engine()
             self.session.close()

@@ -47,17 +47,48 @@ def _appender(path: Path, *, wait: bool) -> Iterator[IO[bytes] | None]:
         yield fh
 
 
-class DriverLogFollowing:
-    """`stream` and `reattach_stream` for handles of runs that outlive amlexec, over their `_follow`.
+class RemoteRun:
+    """What the handles of runs on an SSH host share: the session they are followed over, the run's
+    folders on both machines, and `stream`/`reattach_stream` over the subclass's `_follow`.
 
     The local driver log is appended by one amlexec process at a time (a file lock); a second follower
     only reads along, so no byte is saved or printed twice.
     """
 
-    local_run_dir: Path
+    def __init__(self, *, session: Session, run_id: str, remote_dir: str, local_run_dir: Path,
+                 patient: bool = True) -> None:
+        self.session = session
+        self.run_id = run_id
+        self.remote_dir = remote_dir
+        self.local_run_dir = local_run_dir
+        # The process that submitted the run waits out a dropped connection; one that only looks at a
+        # run (`history list`, `info`) asks once and reports the host as unreachable.
+        self.patient = patient
+
+    @staticmethod
+    def restored(state: dict[str, Any], settings: SshSettings) -> dict[str, Any]:
+        """The shared constructor arguments of a handle restored from run history (never patient)."""
+        return {"session": Session(settings, run_id=state["run_id"]), "run_id": state["run_id"],
+                "remote_dir": state["remote_dir"], "local_run_dir": Path(state["run_dir"]), "patient": False}
+
+    def state(self) -> dict[str, Any]:
+        s = self.session.settings
+        return {"host": s.host, "port": s.port, "user": s.username, "run_id": self.run_id,
+                "remote_dir": self.remote_dir, "run_dir": str(self.local_run_dir)}
 
     def _follow(self, sink: Sink, offset: int, log: IO[bytes] | None, *, patient: bool | None = None) -> int:
         raise NotImplementedError
+
+    @staticmethod
+    def _best_effort(remove: Callable[[], object]) -> None:
+        """Cleanup once the run is recorded: a host that is gone or refuses is not worth an error."""
+        try:
+            remove()
+        except AmlexecError:
+            pass
+        except Exception as exc:
+            if not is_connection_error(exc):
+                raise
 
     def stream(self, sink: Sink) -> None:
         with _appender(self.local_run_dir / DRIVER_LOG, wait=True) as log:
@@ -78,30 +109,19 @@ class DriverLogFollowing:
             return self._follow(sink, max(offset, local), log, patient=True)
 
 
-class SshRun(DriverLogFollowing):
+class SshRun(RemoteRun):
     """A run started by the helper's `launch` in `remote_dir` on the host."""
 
-    def __init__(self, *, session: Session, run_id: str, remote_dir: str, local_run_dir: Path,
-                 pgid: int | None, patient: bool = True) -> None:
-        self.session = session
-        self.run_id = run_id
-        self.remote_dir = remote_dir
-        self.local_run_dir = local_run_dir
+    def __init__(self, *, pgid: int | None, **shared: Any) -> None:
+        super().__init__(**shared)
         self.pgid = pgid
-        # The process that submitted the run waits out a dropped connection; one that only looks at a
-        # run (`history list`, `info`) asks once and reports the host as unreachable.
-        self.patient = patient
 
     @classmethod
     def restore(cls, state: dict[str, Any], settings: SshSettings) -> SshRun:
-        return cls(session=Session(settings, run_id=state["run_id"]), run_id=state["run_id"],
-                   remote_dir=state["remote_dir"], local_run_dir=Path(state["run_dir"]),
-                   pgid=state.get("pgid"), patient=False)
+        return cls(pgid=state.get("pgid"), **cls.restored(state, settings))
 
     def state(self) -> dict[str, Any]:
-        s = self.session.settings
-        return {"host": s.host, "port": s.port, "user": s.username, "run_id": self.run_id,
-                "remote_dir": self.remote_dir, "pgid": self.pgid, "run_dir": str(self.local_run_dir)}
+        return {**super().state(), "pgid": self.pgid}
 
     def _remote(self, name: str) -> str:
         return posixpath.join(self.remote_dir, name)
@@ -199,12 +219,8 @@ class SshRun(DriverLogFollowing):
     def cleanup(self) -> None:
         """Remove the run's folder on the host; best effort, as the run is already recorded."""
         try:
-            self._do(lambda h: h.check("remove", self.remote_dir), what="removing the run's folder", patient=False)
-        except AmlexecError:
-            pass
-        except Exception as exc:
-            if not is_connection_error(exc):
-                raise
+            self._best_effort(lambda: self._do(lambda h: h.check("remove", self.remote_dir),
+                                               what="removing the run's folder", patient=False))
         finally:
             self.session.close()
 

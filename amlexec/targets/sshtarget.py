@@ -13,7 +13,7 @@ import posixpath
 from typing import Any, ClassVar
 
 from ..config.compute import ComputeTarget
-from ..errors import AmlexecError
+from ..errors import AmlexecError, NotFoundError
 from ..project import Project
 from ..runlog import ControlLog
 from ..runtime import runtime_files
@@ -38,6 +38,16 @@ def remote_path(home: str, path: str) -> str:
     if path == "~" or path.startswith("~/"):
         return home + path[1:]
     return path
+
+
+def run_python(host: RemoteHost, python: str, code: str, *, location: str, hint: str) -> str:
+    """What `python -c code` prints on the host; NotFoundError naming `location` (pythonLocation as the
+    user wrote it) when the interpreter does not run."""
+    done = host.conn.run([python, "-c", code], timeout=60)
+    if done.status != 0:
+        raise NotFoundError(f"pythonLocation '{location}' does not run on {host.display} "
+                            f"(exit {done.status}: {done.text()[-300:]})", hint=hint)
+    return done.stdout.decode()
 
 
 def run_settings(compute: ComputeTarget, state: dict[str, Any] | None = None) -> SshSettings:
