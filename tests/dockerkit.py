@@ -183,18 +183,25 @@ def venv_layer_cache(docker_client: Any, base_image: str, tmp_path_factory: pyte
         remove_project_resources(docker_client, root)
 
 
-@pytest.fixture()
-def docker_project(docker_client: Any, venv_layer_cache: str, base_image: str,
-                   tmp_path: Path) -> Iterator[DockerProject]:
+@contextlib.contextmanager
+def scaffolded_project(root: Path, docker_client: Any, base_image: str) -> Iterator[DockerProject]:
+    """A project made by `amlexec init` with a docker target; its images and containers go afterwards."""
     from amlexec.scaffold import scaffold
 
-    root = tmp_path / "proj"
+    root = root.resolve()
     scaffold(root, base_image=base_image)
-    project = DockerProject(root.resolve(), docker_client)
+    project = DockerProject(root, docker_client)
     project.compute()
     project.runconfig("docker")
     project.conda()
     try:
         yield project
     finally:
-        remove_project_resources(docker_client, project.root)
+        remove_project_resources(docker_client, root)
+
+
+@pytest.fixture()
+def docker_project(docker_client: Any, venv_layer_cache: str, base_image: str,
+                   tmp_path: Path) -> Iterator[DockerProject]:
+    with scaffolded_project(tmp_path / "proj", docker_client, base_image) as project:
+        yield project

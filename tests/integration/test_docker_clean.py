@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 from dockerkit import (  # noqa: F401  (fixtures)
-    DockerProject,
     base_image,
     docker_client,
     docker_project,
-    remove_project_resources,
+    scaffolded_project,
     venv_layer_cache,
 )
 
@@ -17,18 +16,8 @@ pytestmark = pytest.mark.docker
 
 @pytest.fixture()
 def other_project(docker_client, base_image, venv_layer_cache, tmp_path):
-    from amlexec.scaffold import scaffold
-
-    root = (tmp_path / "other" / "proj").resolve()
-    scaffold(root, base_image=base_image)
-    project = DockerProject(root, docker_client)
-    project.compute()
-    project.runconfig("docker")
-    project.conda()
-    try:
+    with scaffolded_project(tmp_path / "other" / "proj", docker_client, base_image) as project:
         yield project
-    finally:
-        remove_project_resources(docker_client, root)
 
 
 def test_clean_removes_only_this_projects_images_and_stopped_containers(docker_project, other_project):
