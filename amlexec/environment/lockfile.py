@@ -200,7 +200,7 @@ class LockSummary:
     """
 
     path: Path
-    digest: str  # what gets installed: every package's name, version, build and hashes, and the options
+    digest: str  # what gets installed: every package's name, version, build, file name and hashes
     fingerprint: str | None
     options: LockOptions
     pip_python: str | None
@@ -250,8 +250,10 @@ def read_lock_summary(path: Path, *, display: str | None = None) -> LockSummary:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ConfigError(f"{shown} is not a valid conda-lock file: {first}",
                           hint="delete it and run `amlexec env lock` again") from None
-    # Not the file's bytes: where the lock lives (its `sources`) and its comments do not change what it installs.
-    meaning = {"packages": installed, "options": {k: v for k, v in ours.items() if k != "fingerprint"}}
+    # Not the file's bytes: where the lock lives (its `sources`), its comments and the options it was solved
+    # with (virtual packages, --conda-from-pypi...) do not change what it installs. The packages do, stand-ins
+    # for the base image's python and pip included (their versions and hashes are in the list).
+    meaning = {"packages": installed}
     digest = hashlib.sha256(json.dumps(meaning, sort_keys=True).encode()).hexdigest()
     return LockSummary(path=path, digest=digest, fingerprint=ours.get("fingerprint"),
                        options=LockOptions.from_metadata(ours), pip_python=ours.get("pip_python"), conda=conda,

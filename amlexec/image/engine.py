@@ -118,8 +118,8 @@ def _short(exc: BaseException) -> str:
 
 
 class ImageLookup(Protocol):
-    def image_id(self, ref: str) -> str | None:
-        """The id of image `ref` on the engine, or None when it has no such image."""
+    def inspect(self, ref: str) -> dict[str, Any] | None:
+        """The engine's description of image `ref` (`docker image inspect`), or None when it has none."""
 
 
 class _UnixConnection(http.client.HTTPConnection):
@@ -156,7 +156,7 @@ class SocketLookup:
         except ValueError:
             return resp.status, None
 
-    def image_id(self, ref: str) -> str | None:
+    def inspect(self, ref: str) -> dict[str, Any] | None:
         status, body = self._get(f"/images/{urllib.parse.quote(ref, safe='')}/json")
         if status == 404:
             return None
@@ -164,7 +164,11 @@ class SocketLookup:
             message = body.get("message") if isinstance(body, dict) else None
             raise UnavailableError(f"the Docker engine answered {status} for image {ref}: {message}",
                                    hint=START_HINT)
-        return str(body["Id"])
+        return body
+
+    def image_id(self, ref: str) -> str | None:
+        found = self.inspect(ref)
+        return str(found["Id"]) if found is not None else None
 
 
 class ClientLookup:
@@ -173,10 +177,10 @@ class ClientLookup:
     def __init__(self, client: docker.DockerClient) -> None:
         self.client = client
 
-    def image_id(self, ref: str) -> str | None:
+    def inspect(self, ref: str) -> dict[str, Any] | None:
         errors = sdk_errors()
         try:
-            return str(self.client.api.inspect_image(ref)["Id"])
+            return dict(self.client.api.inspect_image(ref))
         except errors.NotFound:
             return None
 
@@ -207,6 +211,12 @@ class Engine:
             self._client = self._factory()
         return self._client
 
-    def image_id(self, ref: str) -> str | None:
+    def inspect_image(self, ref: str) -> dict[str, Any] | None:
+        """`docker image inspect ref` as a dict, or None when the engine has no such image."""
         lookup = self._lookup or ClientLookup(self.client)
-        return lookup.image_id(ref)
+        return lookup.inspect(ref)
+
+    def image_id(self, ref: str) -> str | None:
+        """The id of image `ref` on the engine, or None when it has no such image."""
+        found = self.inspect_image(ref)
+        return str(found["Id"]) if found is not None else None

@@ -38,7 +38,15 @@ from . import probe
 from .build import build_image
 from .engine import Engine, sdk_errors
 from .sparkimage import SparkPlan, ensure_spark_image, plan_spark
-from .tags import ImageName, environment_hash, environment_image, image_labels, project_labels, tool_image
+from .tags import (
+    LABEL_PIP,
+    ImageName,
+    environment_hash,
+    environment_image,
+    image_labels,
+    project_labels,
+    tool_image,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -142,14 +150,14 @@ def _resolve(request: EnvironmentRequest, engine: Engine, progress: Callable[[st
     if lock is None:
         check_python(plan, python.version, image=request.base_image)
         pip = PipMode.none if not plan.has_pip else (PipMode.offline if request.offline else PipMode.online)
-        env_hash = environment_hash(base_id=standing_on, interpreter=python.executable, plan=plan, pip=pip)
+        env_hash = environment_hash(base_id=standing_on, interpreter=python.executable, plan=plan)
         return _Resolved(plan, base_id, python, pip,
                          environment_image(request.project_name, request.project_root, env_hash), spark=spark)
     from ..environment.buildcontext import rattler_version
 
     pip = PipMode.offline if lock.summary.pip else PipMode.none
     rattler = rattler_version() if lock.summary.installs_conda else None
-    env_hash = environment_hash(base_id=standing_on, interpreter=python.executable, plan=plan, pip=pip,
+    env_hash = environment_hash(base_id=standing_on, interpreter=python.executable, plan=plan,
                                 lock={"sha256": lock.summary.digest, "rattler": rattler or ""})
     return _Resolved(plan, base_id, python, pip, environment_image(request.project_name, request.project_root,
                                                                    env_hash), lock, rattler, spark)
@@ -181,11 +189,11 @@ def ensure_environment_image(request: EnvironmentRequest, engine: Engine, *, pro
 
     version, source, detail = _python_report(r, request.base_image)
 
-    def result(image_id: str, built: bool, log_path: Path | None) -> PreparedImage:
+    def result(image_id: str, built: bool, log_path: Path | None, pip: str = r.pip.value) -> PreparedImage:
         summary = r.lock.summary if r.lock is not None else None
         return PreparedImage(ref=r.name.ref, image_id=image_id, env_hash=r.name.tag, built=built,
                              base_image=request.base_image, python_version=version, python=ENV_PYTHON,
-                             pip=r.pip.value, seconds=time.monotonic() - started, log_path=log_path,
+                             pip=pip, seconds=time.monotonic() - started, log_path=log_path,
                              python_source=source, python_detail=detail,
                              lock=r.lock.display if r.lock is not None else None,
                              lock_pinned=r.lock.pinned if r.lock is not None else None,
@@ -193,9 +201,11 @@ def ensure_environment_image(request: EnvironmentRequest, engine: Engine, *, pro
                              pip_packages=len(summary.pip) if summary else None,
                              spark=r.spark.ref if r.spark else None)
 
-    existing = engine.image_id(r.name.ref)
+    existing = engine.inspect_image(r.name.ref)
     if existing and not force:
-        return result(existing, False, None)
+        # Built online or offline, by prepare or by a submit: the same environment. Report how it was built.
+        labels = (existing.get("Config") or {}).get("Labels") or {}
+        return result(str(existing["Id"]), False, None, labels.get(LABEL_PIP) or r.pip.value)
     if not build:
         raise NotFoundError(
             f"the run environment image for {request.deps_display} has not been built yet ({r.name.ref})",
@@ -212,7 +222,7 @@ def ensure_environment_image(request: EnvironmentRequest, engine: Engine, *, pro
         base = ensure_spark_image(engine, r.spark, base_id=r.base_id, interpreter=r.python.executable,
                                   log_dir=request.log_dir, progress=progress, live=live)
     with tempfile.TemporaryDirectory(prefix="amlexec-build-") as scratch:
-        labels = image_labels(request.project_name, request.project_root, r.name.tag)
+        labels = image_labels(request.project_name, request.project_root, r.name.tag, pip=r.pip)
         wheels_dir = Path(scratch) / "wheels"
         lock_text = None
         conda = None

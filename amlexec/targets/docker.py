@@ -210,9 +210,11 @@ class DockerTarget:
 
 
 def wishes_from_options(options: dict[str, Any]) -> LockWishes:
-    """`--python-from-base-image`, `--conda-from-pypi` and `--relock` as carried in `RunSpec.options`."""
+    """`--python-from-base-image`, `--conda-from-pypi` and `--relock` as carried in `RunSpec.options`, for a
+    submit: an environment prepare made is used as it is (`LockWishes.at_submit`)."""
     return LockWishes(python_from_base_image=bool(options.get("python_from_base_image")),
-                      conda_from_pypi=bool(options.get("conda_from_pypi")), relock=bool(options.get("relock")))
+                      conda_from_pypi=bool(options.get("conda_from_pypi")), relock=bool(options.get("relock")),
+                      at_submit=True)
 
 
 def _start_error(exc: Any, *, gpus: bool) -> UnavailableError:
