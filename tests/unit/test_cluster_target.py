@@ -78,7 +78,7 @@ def test_shared_environment_and_overrides(tmp_path: Path) -> None:
 
 def test_yarn_cluster_mode_ships_the_runtime_zip(tmp_path: Path) -> None:
     argv = command(tmp_path, BASE + "sparkMaster: yarn\nyarnDeployMode: cluster\n")
-    assert argv[argv.index("--py-files") + 1] == f"{HOME}/.amlexec/runs/p_1/runtime.zip"
+    assert argv[argv.index("--py-files") + 1] == f"{HOME}/.amlexec/runs/p_1/amlexec_runtime.zip"
     assert "spark.yarn.appMasterEnv.K=v" in argv
 
 

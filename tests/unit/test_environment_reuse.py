@@ -99,7 +99,7 @@ def test_a_changed_file_is_not_what_prepare_built_even_at_submit(tmp_path):
     deps_path, _ = project(tmp_path)
     write_lock(deps_path.with_name("conda-lock.yml"), options=LockOptions(), conda=[_record("alpha", "1.0")],
                fingerprint="an older version of the file")
-    with pytest.raises(ConfigError, match="has changed since aml_config/conda-lock.yml was written"):
+    with pytest.raises(ConfigError, match=r"has changed since aml_config/conda-lock\.yml was written"):
         find(tmp_path, LockWishes(at_submit=True))
 
 
