@@ -186,20 +186,66 @@ class ClientLookup:
 
 
 class Engine:
-    """One Docker engine: a lookup that is cheap, and an SDK client made on first use."""
+    """One Docker engine: a lookup that is cheap, and an SDK client made on first use.
+
+    `api` is what a run's container calls go through: for an engine on a local unix socket amlexec's own
+    small client (`image.localapi`, no SDK import), otherwise the SDK's `APIClient`; `errors` is the
+    matching exception namespace (`docker.errors`, or `localapi.LOCAL_ERRORS`).
+    """
 
     def __init__(self, client_factory: Callable[[], docker.DockerClient], *,
-                 lookup: ImageLookup | None = None, name: str = "local") -> None:
+                 lookup: ImageLookup | None = None, name: str = "local", socket_path: str | None = None) -> None:
         self._factory = client_factory
         self._client: docker.DockerClient | None = None
         self._lookup = lookup
         self.name = name
+        self.socket_path = socket_path  # set for an engine on this machine's unix socket
 
     @classmethod
     def local(cls) -> Engine:
         """The engine DOCKER_HOST names (the local socket by default)."""
         path = local_socket()
-        return cls(connect, lookup=SocketLookup(path) if path else None)
+        return cls(connect, lookup=SocketLookup(path) if path else None, socket_path=path)
+
+    @property
+    def api(self) -> Any:
+        if self.socket_path is None:
+            return self.client.api
+        from .localapi import LocalAPI
+
+        return LocalAPI(self.socket_path)
+
+    @property
+    def errors(self) -> Any:
+        if self.socket_path is None:
+            return sdk_errors()
+        from .localapi import LOCAL_ERRORS
+
+        return LOCAL_ERRORS
+
+    def follow_logs(self, container_id: str) -> Any:
+        """A container's multiplexed output stream from its start (`read(n)`, `close()`), no timeout.
+
+        The SDK's own `logs()` drops which stream a frame came from, and its `attach()` keeps a 2-minute
+        socket timeout that would break on a quiet script, hence its internals here.
+        """
+        api = self.api
+        if self.socket_path is not None:
+            return api.follow_logs(container_id)
+        response = api._get(api._url("/containers/{0}/logs", container_id),
+                            params={"stdout": 1, "stderr": 1, "follow": 1}, stream=True)
+        api._raise_for_status(response)
+        api._disable_socket_timeout(api._get_raw_response_socket(response))
+        return _SdkStream(response)
+
+    def info(self) -> dict[str, Any]:
+        """`docker info` (for the local socket: one request, no SDK)."""
+        if isinstance(self._lookup, SocketLookup):
+            status, body = self._lookup._get("/info")
+            if status == 200 and isinstance(body, dict):
+                return body
+            raise UnavailableError(f"the Docker engine answered {status} to /info", hint=START_HINT)
+        return dict(self.client.api.info())
 
     @classmethod
     def from_client(cls, client: docker.DockerClient, *, name: str = "remote") -> Engine:
@@ -220,3 +266,14 @@ class Engine:
         """The id of image `ref` on the engine, or None when it has no such image."""
         found = self.inspect_image(ref)
         return str(found["Id"]) if found is not None else None
+
+
+class _SdkStream:
+    def __init__(self, response: Any) -> None:
+        self._response = response
+
+    def read(self, size: int) -> bytes:
+        return bytes(self._response.raw.read(size))
+
+    def close(self) -> None:
+        self._response.close()

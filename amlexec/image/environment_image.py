@@ -93,6 +93,7 @@ class PreparedImage:
     conda_packages: int = 0
     pip_packages: int | None = None  # from the lock; None for pip-plan images
     spark: str | None = None  # the Spark image's tag (Framework: PySpark)
+    user: str = ""  # the image's USER (empty: root), which runs the scripts
 
     def summary(self) -> dict[str, object]:
         return {"image": self.ref, "image_id": self.image_id, "built": self.built, "base_image": self.base_image,
@@ -189,7 +190,8 @@ def ensure_environment_image(request: EnvironmentRequest, engine: Engine, *, pro
 
     version, source, detail = _python_report(r, request.base_image)
 
-    def result(image_id: str, built: bool, log_path: Path | None, pip: str = r.pip.value) -> PreparedImage:
+    def result(image_id: str, built: bool, log_path: Path | None, pip: str = r.pip.value,
+               user: str = "") -> PreparedImage:
         summary = r.lock.summary if r.lock is not None else None
         return PreparedImage(ref=r.name.ref, image_id=image_id, env_hash=r.name.tag, built=built,
                              base_image=request.base_image, python_version=version, python=ENV_PYTHON,
@@ -199,13 +201,15 @@ def ensure_environment_image(request: EnvironmentRequest, engine: Engine, *, pro
                              lock_pinned=r.lock.pinned if r.lock is not None else None,
                              conda_packages=len(summary.conda) if summary else 0,
                              pip_packages=len(summary.pip) if summary else None,
-                             spark=r.spark.ref if r.spark else None)
+                             spark=r.spark.ref if r.spark else None, user=user)
 
     existing = engine.inspect_image(r.name.ref)
     if existing and not force:
         # Built online or offline, by prepare or by a submit: the same environment. Report how it was built.
-        labels = (existing.get("Config") or {}).get("Labels") or {}
-        return result(str(existing["Id"]), False, None, labels.get(LABEL_PIP) or r.pip.value)
+        config = existing.get("Config") or {}
+        labels = config.get("Labels") or {}
+        return result(str(existing["Id"]), False, None, labels.get(LABEL_PIP) or r.pip.value,
+                      str(config.get("User") or ""))
     if not build:
         raise NotFoundError(
             f"the run environment image for {request.deps_display} has not been built yet ({r.name.ref})",
@@ -246,7 +250,8 @@ def ensure_environment_image(request: EnvironmentRequest, engine: Engine, *, pro
                 progress=progress, network_mode="none" if r.pip is not PipMode.online else None, live=live,
                 failure_hint=ONLINE_HINT if r.pip is PipMode.online else None,
             )
-    prepared = result(image_id, True, log_path)
+    built = engine.inspect_image(image_id) or {}
+    prepared = result(image_id, True, log_path, user=str((built.get("Config") or {}).get("User") or ""))
     progress(f"built {prepared.ref} in {prepared.seconds:.1f}s")
     return prepared
 

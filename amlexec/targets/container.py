@@ -30,6 +30,17 @@ def container_name(run_id: str) -> str:
 
 
 @dataclass(frozen=True)
+class HostFolders:
+    """The run's folders on the engine's own machine, bind-mounted instead of copied in and out with tars:
+    the private snapshot copy at RUN_DIR (with `outputs/`), amlexec's runtime read-only at RUNTIME_DIR,
+    and a folder for the metrics file at STATE_DIR. Only for a local engine whose containers' files stay
+    this process's to read and remove (see DockerTarget.host_folders)."""
+
+    runtime: Path
+    state: Path
+
+
+@dataclass(frozen=True)
 class ContainerPlan:
     """Everything `create_container` needs, without any engine objects, so tests can pin it."""
 
@@ -40,12 +51,14 @@ class ContainerPlan:
     labels: dict[str, str]
     binds: dict[str, dict[str, str]] = field(default_factory=dict)
     gpus: bool = False
-    copy_snapshot: bool = True  # False when the snapshot is mounted (sharedVolumes: true)
+    copy_snapshot: bool = True  # False when the snapshot is mounted (sharedVolumes: true, or HostFolders)
+    copy_runtime: bool = True  # False when the runtime and the state folder are mounted (HostFolders)
 
 
 def plan_container(
     *, run_id: str, image: str, python: str, argv: list[str], env: Mapping[str, str], labels: Mapping[str, str],
     workdir: Path, shared_volumes: bool, shared_dir: Path | None, gpus: bool, command: list[str] | None = None,
+    host_folders: HostFolders | None = None,
 ) -> ContainerPlan:
     """The container for one run. `env` arrives as a dict and goes to the engine as one, never via a shell.
 
@@ -57,14 +70,18 @@ def plan_container(
     user_path = environment.get("PYTHONPATH")
     environment["PYTHONPATH"] = RUNTIME_DIR + (f":{user_path}" if user_path else "")
     binds: dict[str, dict[str, str]] = {}
-    if shared_volumes:
+    if shared_volumes or host_folders is not None:
         binds[str(workdir)] = {"bind": RUN_DIR, "mode": "rw"}
-        if shared_dir is not None:
-            binds[str(shared_dir)] = {"bind": SHARE_DIR.rstrip("/"), "mode": "rw"}
-            environment["AZUREML_NATIVE_SHARE_DIRECTORY"] = SHARE_DIR
+    if host_folders is not None:
+        binds[str(host_folders.runtime)] = {"bind": RUNTIME_DIR, "mode": "ro"}
+        binds[str(host_folders.state)] = {"bind": STATE_DIR, "mode": "rw"}
+    if shared_volumes and shared_dir is not None:
+        binds[str(shared_dir)] = {"bind": SHARE_DIR.rstrip("/"), "mode": "rw"}
+        environment["AZUREML_NATIVE_SHARE_DIRECTORY"] = SHARE_DIR
     return ContainerPlan(
         name=container_name(run_id), image=image, command=command or [python, *argv], environment=environment,
-        labels=dict(labels), binds=binds, gpus=gpus, copy_snapshot=not shared_volumes,
+        labels=dict(labels), binds=binds, gpus=gpus, copy_snapshot=not (shared_volumes or host_folders),
+        copy_runtime=host_folders is None,
     )
 
 
@@ -80,12 +97,10 @@ def host_config_kwargs(plan: ContainerPlan) -> dict[str, Any]:
     """Keyword arguments for `APIClient.create_host_config`."""
     kwargs: dict[str, Any] = {"binds": plan.binds or None, "init": True}
     if plan.gpus:
-        from ..image.engine import import_docker
-
-        DeviceRequest = import_docker().types.DeviceRequest
-
-        # What `docker run --gpus all` sends: every GPU, through the engine's NVIDIA runtime hook.
-        kwargs["device_requests"] = [DeviceRequest(count=-1, capabilities=[["gpu"]])]
+        # What `docker run --gpus all` sends: every GPU, through the engine's NVIDIA runtime hook. (The SDK
+        # turns the API's own JSON form into its DeviceRequest type; amlexec's local client sends it as is.)
+        kwargs["device_requests"] = [{"Driver": "", "Count": -1, "DeviceIDs": [], "Capabilities": [["gpu"]],
+                                      "Options": {}}]
     return kwargs
 
 
