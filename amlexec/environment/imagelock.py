@@ -32,12 +32,15 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..config.dependencies import CondaDependencies
 from ..errors import ConfigError
-from .condapkg import BaseInterpreter
-from .lockfile import LockOptions, LockSummary, lock_path_for, read_lock_summary, relock_command
-from .solver import VirtualPackage
+from .lockpath import lock_path_for
+
+if TYPE_CHECKING:  # lockfile.py brings in the solver and pip modules: only a submit that has a lock needs them
+    from ..config.dependencies import CondaDependencies
+    from .lockfile import LockOptions, LockSummary
+    from .solver import VirtualPackage
 
 LOCKS_DIR = "locks"  # in the project's state folder (.amlexec/)
 
@@ -100,6 +103,8 @@ def lock_for_image(deps: CondaDependencies, *, deps_path: Path, deps_display: st
                      f"{deps_display}: it lists no conda packages, and its environment is a venv over the base "
                      "image's Python already")
         return None
+    from .lockfile import read_lock_summary, relock_command
+
     path = solved_lock_path(state_dir, deps_path=deps_path, deps_display=deps_display, python=python)
     if path.is_file():
         summary = read_lock_summary(path, display=display(path))
@@ -159,6 +164,9 @@ def _as_prepared(summary: LockSummary, wishes: LockWishes, *, lock_display: str,
 
 def on_the_fly_options(python: ImagePython, wishes: LockWishes) -> LockOptions:
     """Options for a solve at prepare time: the base image's real interpreter and glibc."""
+    from .condapkg import BaseInterpreter
+    from .lockfile import LockOptions
+
     interpreter = None
     if wishes.python_from_base_image or wishes.conda_from_pypi:
         interpreter = BaseInterpreter(python.version, python.pip or BaseInterpreter(python.version).pip_version)
@@ -167,6 +175,8 @@ def on_the_fly_options(python: ImagePython, wishes: LockWishes) -> LockOptions:
 
 
 def _with_glibc(vps: tuple[VirtualPackage, ...], glibc: str | None) -> tuple[VirtualPackage, ...]:
+    from .solver import VirtualPackage
+
     if glibc is None:
         return vps
     return tuple(VirtualPackage("__glibc", glibc) if vp.name == "__glibc" else vp for vp in vps)
@@ -219,6 +229,8 @@ def refuse_stale_pin(deps: CondaDependencies, *, deps_path: Path, deps_display: 
     lock_path = lock_path_for(deps_path)
     if not lock_path.is_file():
         return
+    from .lockfile import read_lock_summary, relock_command
+
     lock_display = display(lock_path)
     summary = read_lock_summary(lock_path, display=lock_display)
     if summary.fingerprint != deps.fingerprint():
@@ -233,6 +245,8 @@ def _no_longer_matches(reason: str, command: str) -> ConfigError:
 
 def _pinned(deps: CondaDependencies, lock_path: Path, *, deps_display: str, lock_display: str,
             python: ImagePython, wishes: LockWishes, progress: Callable[[str], None]) -> ImageLock:
+    from .lockfile import read_lock_summary, relock_command
+
     summary = read_lock_summary(lock_path, display=lock_display)
     if wishes.at_submit:
         wishes = _as_prepared(summary, wishes, lock_display=lock_display, fingerprint=deps.fingerprint(),

@@ -19,18 +19,11 @@ from typing import Any
 from ..errors import ConfigError, NotFoundError
 from ..fsutil import atomic_write
 from .condapkg import BaseInterpreter, is_standin
+from .lockpath import LOCK_NAME, lock_path_for  # noqa: F401 - where callers have always found them
 from .piplock import PipRecord
 from .solver import DEFAULT_VIRTUAL_PACKAGES, PLATFORM, SolvedRecord, VirtualPackage, parse_virtual_package
 
-LOCK_NAME = "conda-lock.yml"
 _PREFIX = "amlexec."
-
-
-def lock_path_for(conda_file: Path) -> Path:
-    """`aml_config/conda_dependencies.yml` -> `aml_config/conda-lock.yml`; `x.yml` -> `x.conda-lock.yml`."""
-    if conda_file.name == "conda_dependencies.yml":
-        return conda_file.with_name(LOCK_NAME)
-    return conda_file.with_name(f"{conda_file.stem}.{LOCK_NAME}")
 
 
 @dataclass(frozen=True)

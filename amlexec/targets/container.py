@@ -9,11 +9,13 @@ from __future__ import annotations
 import io
 import os
 import re
-import tarfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # tarfile only when a run's files are copied, not mounted (see HostFolders)
+    import tarfile
 
 RUN_DIR = "/azureml-run"  # the project snapshot, the script's working directory
 OUTPUTS_DIR = f"{RUN_DIR}/outputs"
@@ -106,6 +108,8 @@ def host_config_kwargs(plan: ContainerPlan) -> dict[str, Any]:
 
 # -- tars in -------------------------------------------------------------------------------------------
 def _dir_entry(name: str, mode: int = 0o755) -> tarfile.TarInfo:
+    import tarfile
+
     info = tarfile.TarInfo(name)
     info.type = tarfile.DIRTYPE
     info.mode, info.uid, info.gid, info.uname, info.gname = mode, 0, 0, "root", "root"
@@ -124,6 +128,8 @@ def write_run_tar(out: IO[bytes], *, runtime: Mapping[str, bytes], snapshot: Pat
     Paths are relative to `/`, so the engine creates the folders. `outputs/` exists from the start, so a
     script can write into it without creating it.
     """
+    import tarfile
+
     with tarfile.open(fileobj=out, mode="w") as tar:
         for folder in _parents(RUNTIME_DIR.lstrip("/")):
             tar.addfile(_dir_entry(folder))
@@ -173,6 +179,8 @@ def extract_tree(stream: IO[bytes], dest: Path, *, strip: str, max_file_bytes: i
     Only plain files and folders are written, never outside `dest` (no absolute paths, `..`, links or
     devices from a container's archive), and files over `max_file_bytes` are skipped as Workbench did.
     """
+    import tarfile
+
     warnings: list[str] = []
     with tarfile.open(fileobj=stream, mode="r|") as tar:
         for member in tar:
