@@ -8,10 +8,9 @@ goes through the Docker SDK, imported only when it is needed.
 
 from __future__ import annotations
 
-import http.client
+import contextlib
 import json
 import os
-import socket
 import sys
 import urllib.parse
 from collections.abc import Callable
@@ -122,18 +121,6 @@ class ImageLookup(Protocol):
         """The engine's description of image `ref` (`docker image inspect`), or None when it has none."""
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self._path = path
-
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        sock.connect(self._path)
-        self.sock = sock
-
-
 class SocketLookup:
     """Image lookups over a local engine's unix socket, one short request each, no SDK."""
 
@@ -142,15 +129,16 @@ class SocketLookup:
         self.timeout = timeout
 
     def _get(self, url: str) -> tuple[int, Any]:
-        conn = _UnixConnection(self.path, self.timeout)
+        from . import unixhttp
+
         try:
-            conn.request("GET", url)
-            resp = conn.getresponse()
-            body = resp.read()
+            resp = unixhttp.request(self.path, "GET", url, timeout=self.timeout)
+            try:
+                body = resp.read()
+            finally:
+                resp.close()
         except OSError as exc:
             raise engine_down(_short(exc), f"unix://{self.path}") from exc
-        finally:
-            conn.close()
         try:
             return resp.status, json.loads(body) if body else None
         except ValueError:
@@ -247,6 +235,29 @@ class Engine:
             raise UnavailableError(f"the Docker engine answered {status} to /info", hint=START_HINT)
         return dict(self.client.api.info())
 
+    def host_facts(self, *, fresh: bool = False) -> dict[str, Any]:
+        """`Name` (the engine host's name) and `SecurityOptions` of `docker info`, for an engine on a unix
+        socket. `/info` takes 5-30 ms, so they are kept in the amlexec home, keyed by the socket file and
+        the engine's pid file beside it, which a restarted engine renews; `fresh` asks the engine again."""
+        from ..fsutil import amlexec_home, atomic_write
+
+        assert self.socket_path is not None
+        cache = amlexec_home() / "cache" / "engines.json"
+        key = [_stamp(self.socket_path), _stamp(os.path.join(os.path.dirname(self.socket_path), "docker.pid"))]
+        try:
+            known = json.loads(cache.read_text())
+        except (OSError, ValueError):
+            known = {}
+        entry = known.get(self.socket_path) if isinstance(known, dict) else None
+        if not fresh and isinstance(entry, dict) and entry.get("key") == key:
+            return entry
+        info = self.info()
+        entry = {"key": key, "Name": info.get("Name"), "SecurityOptions": list(info.get("SecurityOptions") or [])}
+        with contextlib.suppress(OSError):  # a cache: failing to keep it only costs the next request
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(cache, json.dumps({**(known if isinstance(known, dict) else {}), self.socket_path: entry}))
+        return entry
+
     @classmethod
     def from_client(cls, client: docker.DockerClient, *, name: str = "remote") -> Engine:
         return cls(lambda: client, name=name)
@@ -277,3 +288,11 @@ class _SdkStream:
 
     def close(self) -> None:
         self._response.close()
+
+
+def _stamp(path: str) -> list[int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_ino, st.st_ctime_ns, st.st_mtime_ns]

@@ -14,14 +14,13 @@ amlexec's one "cannot reach the Docker engine" error.
 
 from __future__ import annotations
 
-import http.client
 import json
-import socket
 import urllib.parse
 from collections.abc import Iterator, Mapping
 from types import SimpleNamespace
 from typing import IO, Any
 
+from . import unixhttp
 from .engine import CONNECT_TIMEOUT, _short, engine_down
 
 ARCHIVE_CHUNK = 1 << 20
@@ -51,18 +50,6 @@ LOCAL_ERRORS = SimpleNamespace(DockerException=LocalEngineError, APIError=APIErr
                                ImageNotFound=ImageNotFound)
 
 
-class _Connection(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float | None) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self._path = path
-
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        sock.connect(self._path)
-        self.sock = sock
-
-
 class LocalAPI:
     """The subset of the SDK's `APIClient` a run uses, for the engine listening on unix socket `path`."""
 
@@ -73,35 +60,31 @@ class LocalAPI:
     # -- transport ------------------------------------------------------------------------------------
     def _open(self, method: str, url: str, *, body: bytes | IO[bytes] | None = None,
               content_type: str = "application/json", timeout: float | None = None,
-              length: int | None = None) -> tuple[_Connection, http.client.HTTPResponse]:
-        """The response to one request, unread; the caller closes the connection. Non-2xx raise."""
+              length: int | None = None) -> unixhttp.Response:
+        """The response to one request, its body unread; the caller closes it. Non-2xx raise."""
         limit = self.timeout if timeout is None else (None if timeout == FOREVER else timeout)
-        conn = _Connection(self.path, limit)
         headers = {"Content-Type": content_type} if body is not None else {}
-        if length is not None:
-            headers["Content-Length"] = str(length)
         try:
-            conn.request(method, url, body=body, headers=headers)
-            response = conn.getresponse()
-        except (OSError, http.client.HTTPException) as exc:
-            conn.close()
+            response = unixhttp.request(self.path, method, url, timeout=limit, body=body, headers=headers,
+                                        length=length)
+            if response.status >= 400:
+                try:
+                    raise _error(response.status, response.read(), url)
+                finally:
+                    response.close()
+        except OSError as exc:
             raise engine_down(_short(exc), f"unix://{self.path}") from exc
-        if response.status >= 400:
-            try:
-                raise _error(response.status, response.read(), url)
-            finally:
-                conn.close()
-        return conn, response
+        return response
 
     def _call(self, method: str, url: str, *, payload: Any = None, timeout: float | None = None) -> Any:
         body = json.dumps(payload).encode() if payload is not None else None
-        conn, response = self._open(method, url, body=body, timeout=timeout)
+        response = self._open(method, url, body=body, timeout=timeout)
         try:
             data = response.read()
-        except (OSError, http.client.HTTPException) as exc:  # the engine went away mid-answer
+        except OSError as exc:  # the engine went away mid-answer
             raise engine_down(_short(exc), f"unix://{self.path}") from exc
         finally:
-            conn.close()
+            response.close()
         return json.loads(data) if data.strip() else None
 
     # -- containers -----------------------------------------------------------------------------------
@@ -142,9 +125,8 @@ class LocalAPI:
 
     def follow_logs(self, container: str) -> IO[bytes]:
         """The multiplexed stdout/stderr stream from the container's start until it ends (no timeout)."""
-        conn, response = self._open("GET", f"/containers/{_q(container)}/logs?stdout=1&stderr=1&follow=1",
-                                    timeout=FOREVER)
-        return _Stream(conn, response)
+        return _Stream(self._open("GET", f"/containers/{_q(container)}/logs?stdout=1&stderr=1&follow=1",
+                                  timeout=FOREVER))
 
     # -- archives (kept containers and engines where bind mounts are not used) ------------------------
     def put_archive(self, container: str, path: str, data: IO[bytes]) -> bool:
@@ -152,15 +134,13 @@ class LocalAPI:
         start = data.tell()
         length = data.seek(0, 2) - start
         data.seek(start)
-        conn, _ = self._open("PUT", f"/containers/{_q(container)}/archive?path={_q(path)}", body=data,
-                             content_type="application/x-tar", length=length, timeout=FOREVER)
-        conn.close()
+        self._open("PUT", f"/containers/{_q(container)}/archive?path={_q(path)}", body=data,
+                   content_type="application/x-tar", length=length, timeout=FOREVER).close()
         return True
 
     def get_archive(self, container: str, path: str) -> tuple[Iterator[bytes], dict[str, Any]]:
-        conn, response = self._open("GET", f"/containers/{_q(container)}/archive?path={_q(path)}",
-                                    timeout=FOREVER)
-        return _chunks(conn, response), {}
+        response = self._open("GET", f"/containers/{_q(container)}/archive?path={_q(path)}", timeout=FOREVER)
+        return _chunks(response), {}
 
 
 def _q(text: str) -> str:
@@ -178,27 +158,27 @@ def _error(status: int, body: bytes, url: str) -> APIError:
     return APIError(status, message)
 
 
-class _Stream:
-    """A streamed response body: read(n) returns n bytes, or fewer only at its end."""
+def _chunks(response: unixhttp.Response) -> Iterator[bytes]:
+    try:
+        while chunk := response.read(ARCHIVE_CHUNK):
+            yield chunk
+    except OSError as exc:
+        raise engine_down(_short(exc), "its socket (while copying a container's files)") from exc
+    finally:
+        response.close()
 
-    def __init__(self, conn: _Connection, response: http.client.HTTPResponse) -> None:
-        self._conn = conn
+
+class _Stream:
+    """A followed log: a connection the engine drops (it stopped, or restarted) ends the stream."""
+
+    def __init__(self, response: unixhttp.Response) -> None:
         self._response = response
 
     def read(self, size: int) -> bytes:
         try:
             return self._response.read(size)
-        except http.client.IncompleteRead as exc:  # the engine closed the stream mid-frame (it stopped)
-            return exc.partial
+        except OSError:
+            return b""
 
     def close(self) -> None:
         self._response.close()
-        self._conn.close()
-
-
-def _chunks(conn: _Connection, response: http.client.HTTPResponse) -> Iterator[bytes]:
-    try:
-        while chunk := response.read(ARCHIVE_CHUNK):
-            yield chunk
-    finally:
-        conn.close()

@@ -170,12 +170,14 @@ class DockerTarget:
         if keep or self.engine.socket_path is None or prepared.user not in ("", "root", "0", "0:0"):
             return None
         try:
-            info = self.engine.info()
+            facts = self.engine.host_facts()
+            if facts.get("Name") != socket.gethostname():  # renamed since it was asked? ask again
+                facts = self.engine.host_facts(fresh=True)
         except AmlexecError:
             return None
-        options = " ".join(info.get("SecurityOptions") or [])
+        options = " ".join(facts.get("SecurityOptions") or [])
         # A unix socket can be forwarded from another machine (ssh -L): its engine must be this host's.
-        if info.get("Name") != socket.gethostname() or "name=userns" in options:  # userns: root is another uid
+        if facts.get("Name") != socket.gethostname() or "name=userns" in options:  # userns: root is another uid
             return None
         owner = os.stat(self.engine.socket_path).st_uid if "name=rootless" in options else 0
         if os.geteuid() != owner:

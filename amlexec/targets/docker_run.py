@@ -9,12 +9,13 @@ from __future__ import annotations
 import contextlib
 import shutil
 import struct
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..errors import NotFoundError
+from ..errors import AmlexecError, NotFoundError
 from ..image.engine import Engine, engine_down
 from .base import DRIVER_LOG, METRICS_FILE, Sink
 from .container import METRICS_PATH, OUTPUTS_DIR, ChunkReader, extract_tree
@@ -35,6 +36,7 @@ class DockerRun:
         self.keep = keep
         self.mounted = mounted  # the snapshot copy is mounted: outputs/ are on this machine already
         self.state_dir = state_dir  # the mounted folder holding the metrics file (HostFolders), if any
+        self._removing: threading.Thread | None = None
 
     @classmethod
     def from_state(cls, engine: Engine, state: dict[str, Any]) -> DockerRun:
@@ -117,12 +119,18 @@ class DockerRun:
     def wait(self) -> int:
         errors = self.engine.errors
         try:
-            return int(self._api.wait(self.container_id)["StatusCode"])
+            code = int(self._api.wait(self.container_id)["StatusCode"])
         except errors.NotFound as exc:
             raise NotFoundError(f"the run's container {self.container} disappeared while it ran",
                                 hint="something outside amlexec removed it (docker rm, a prune)") from exc
         except errors.DockerException as exc:
             raise engine_down(exc) from exc
+        if self.state_dir is not None and not self.keep:
+            # Its files are on this machine: the container is not needed again, so the engine removes it
+            # while the run is collected and recorded (cleanup() waits for it).
+            self._removing = threading.Thread(target=self._remove, name="amlexec-remove-container")
+            self._removing.start()
+        return code
 
     def poll(self) -> int | None:
         info = self._inspect()
@@ -145,8 +153,9 @@ class DockerRun:
                 time.sleep(0.05)
 
     def collect(self, run_dir: Path) -> list[str]:
-        """outputs/ and the metrics file, copied out of the container (which may have ended)."""
-        if self._inspect() is None:
+        """outputs/ and the metrics file, copied out of the container (which may have ended), or moved
+        from the mounted folders on this machine (which hold them whether the container is there or not)."""
+        if self.state_dir is None and self._inspect() is None:
             return [f"the container {self.container} is gone, so its outputs/ and metrics could not be collected"]
         warnings: list[str] = []
         if self.mounted:
@@ -174,12 +183,16 @@ class DockerRun:
         return extract_tree(reader, dest, strip=name, max_file_bytes=MAX_OUTPUT_FILE_BYTES)
 
     def cleanup(self) -> None:
-        errors = self.engine.errors
         if self.state_dir is not None:
             shutil.rmtree(self.state_dir, ignore_errors=True)
-        if self.keep:
-            return
-        with contextlib.suppress(errors.APIError):
+        if self._removing is not None:
+            self._removing.join()
+        elif not self.keep:
+            self._remove()
+
+    def _remove(self) -> None:
+        # Best effort, after the run is recorded: a container left behind is what `experiment clean` is for.
+        with contextlib.suppress(self.engine.errors.APIError, AmlexecError):
             self._api.remove_container(self.container_id, force=True)
 
 
