@@ -110,3 +110,20 @@ def prepared_fields(prepared: dict) -> dict:
     return {"ref": prepared["image"], "image_id": prepared["image_id"], "env_hash": "0", "built": False,
             "base_image": prepared["base_image"], "python_version": prepared["python_version"],
             "python": "/opt/amlexec/env/bin/python", "pip": prepared["pip"], "seconds": 0.0, "log_path": None}
+
+
+def test_a_local_submit_imports_no_docker_sdk(docker_project):
+    """`import docker` (requests, urllib3) was a quarter of a bare `docker run`: a submit that finds its
+    image talks to the local engine with amlexec's own client only."""
+    import subprocess
+    import sys
+
+    docker_project.write("noop.py", "")
+    docker_project.prepare()
+    code = ("import sys\nfrom amlexec.cli import main\nsys.argv = ['amlexec', 'experiment', 'submit', '-c', "
+            "'docker', 'noop.py']\ntry:\n    code = main()\nexcept SystemExit as exc:\n    code = exc.code\n"
+            "sys.stderr.write('SDK:%s CODE:%s\\n' % (sorted(m for m in ('docker', 'requests', 'urllib3') "
+            "if m in sys.modules), code))\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=docker_project.root, capture_output=True, text=True,
+                          timeout=120)
+    assert done.stderr.splitlines()[-1] == "SDK:[] CODE:0", done.stderr

@@ -90,7 +90,17 @@ class _Engine(http.server.BaseHTTPRequestHandler):
 
     images: ClassVar[dict[str, str]] = {"amlexec/base:bookworm": "sha256:" + "a" * 64}
 
+    info_requests: ClassVar[list[str]] = []
+
     def do_GET(self) -> None:
+        if self.path == "/info":
+            self.info_requests.append(self.path)
+            data = json.dumps({"Name": "enginehost", "SecurityOptions": ["name=seccomp,profile=default"]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
         name = self.path.split("/images/", 1)[-1].rsplit("/json", 1)[0]
         from urllib.parse import unquote
 
@@ -134,6 +144,21 @@ def test_socket_lookup(engine_socket):
     assert lookup.image_id("amlexec-env/x:0123") is None
     with pytest.raises(UnavailableError, match="answered 500 for image broken: engine exploded"):
         lookup.image_id("broken")
+
+
+def test_engine_facts_are_asked_once_per_engine_start(engine_socket, tmp_path, monkeypatch):
+    from amlexec.image.engine import Engine
+
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{engine_socket}")
+    _Engine.info_requests.clear()
+    first = Engine.local().host_facts()
+    assert (first["Name"], first["SecurityOptions"]) == ("enginehost", ["name=seccomp,profile=default"])
+    assert Engine.local().host_facts() == first and len(_Engine.info_requests) == 1, "kept in the amlexec home"
+    (tmp_path / "docker.pid").write_text("4242")  # the engine (re)started: its pid file beside the socket
+    Engine.local().host_facts()
+    assert len(_Engine.info_requests) == 2
+    Engine.local().host_facts(fresh=True)
+    assert len(_Engine.info_requests) == 3
 
 
 def test_engine_down_is_one_clear_error(tmp_path):
