@@ -3,21 +3,19 @@ bodies with a length, chunked (as the engine streams logs and archives), until c
 
 from __future__ import annotations
 
-import http.server
 import io
-import socketserver
 import subprocess
 import sys
-import threading
 
 import pytest
+from unixserver import Handler, serving
 
 from amlexec.image import unixhttp
 
 FRAMES = [b"\x01\x00\x00\x00\x00\x00\x00\x03out", b"\x02\x00\x00\x00\x00\x00\x00\x05err\xc3\xa9", b"x" * 70000]
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
+class _Handler(Handler):
     protocol_version = "HTTP/1.1"
 
     def do_GET(self) -> None:
@@ -42,45 +40,22 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(b"10\r\nonly six")  # promises 16 bytes, then the connection drops
             self.close_connection = True
         else:
-            self.send_response(404)
-            body = b'{"message": "no such container"}'
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.answer(404, b'{"message": "no such container"}')
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.send_response(204 if body == b"none" else 201)
-        if body != b"none":
-            answer = b"got " + body
-            self.send_header("Content-Length", str(len(answer)))
-            self.end_headers()
-            self.wfile.write(answer)
+        if body == b"none":
+            self.answer(204)
         else:
-            self.end_headers()
+            self.answer(201, b"got " + body)
 
     do_PUT = do_POST
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-    daemon_threads = True
-
-    def get_request(self):  # BaseHTTPRequestHandler wants a (host, port) client address
-        request, _ = super().get_request()
-        return request, ("local", 0)
 
 
 @pytest.fixture()
 def sock(tmp_path):
-    path = str(tmp_path / "engine.sock")
-    server = _Server(path, _Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield path
-    server.shutdown()
-    server.server_close()
+    with serving(str(tmp_path / "engine.sock"), _Handler) as path:
+        yield path
 
 
 def test_a_chunked_stream_reads_exactly_what_is_asked(sock):
