@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import typer
@@ -11,11 +12,12 @@ from ..output import OutputFormat, emit
 
 OutputOpt = Annotated[
     OutputFormat,
-    typer.Option("--output", "-o", help="Output format: table (for people), json (a versioned envelope) or tsv."),
+    typer.Option("--output", "-o", help="Output format, as in the az CLI: table (for people), json (the result "
+                 "itself), jsonc (colored on a terminal), yaml, yamlc, tsv (tab-separated values), none."),
 ]
 QueryOpt = Annotated[
     str | None,
-    typer.Option("--query", help="JMESPath query applied to the result, e.g. \"max_by(@, &Accuracy)\"."),
+    typer.Option("--query", help="JMESPath query applied to the result, e.g. \"max_by([?Accuracy], &Accuracy)\"."),
 ]
 NameOpt = Annotated[str, typer.Option("--name", "-n", help="Name of the target or run configuration.")]
 RunIdOpt = Annotated[str, typer.Option("--run", "-r", help="The run id (see `amlexec history list`).")]
@@ -30,8 +32,10 @@ def progress(message: str) -> None:
 
 
 def show(command: str, data: Any, output: OutputFormat, query: str | None = None,
-         columns: list[str] | None = None) -> None:
-    emit(command, data, output, query, columns)
+         columns: list[str] | None = None, *, keep: Sequence[str] = ()) -> None:
+    """Print `command`'s result. `columns` order the table; `keep` names table columns cut only last."""
+    del command  # named at every call site for the reader; the output no longer carries it
+    emit(data, output, query, columns, keep=keep)
 
 
 def project_here() -> Any:

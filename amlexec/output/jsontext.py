@@ -1,0 +1,130 @@
+"""JSON text as the az CLI prints it: indented by two spaces, unicode as is, keys in their order.
+
+`json.dumps(indent=2)` falls back to the pure-Python encoder and takes most of a second on 10,000 runs;
+this encoder writes the same text in about a third of that time by handling the common scalar types
+inline. Non-finite floats become `null` (bare `NaN`/`Infinity` tokens are not JSON, and `null` keeps
+filters such as `[?Accuracy]` working).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from json.encoder import encode_basestring
+from typing import Any
+
+_FLOAT = float.__repr__
+_INT = int.__repr__
+
+
+def json_safe(value: Any) -> Any:
+    """A copy that JSON can carry exactly: non-finite floats become None, tuples become lists."""
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(item) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def to_json(value: Any) -> str:
+    """The same text as `json.dumps(json_safe(value), indent=2, ensure_ascii=False, default=str) + "\\n"`."""
+    parts: list[str] = []
+    _encode(value, "", parts.append, {})
+    parts.append("\n")
+    return "".join(parts)
+
+
+def _encode(value: Any, indent: str, emit: Callable[[str], None], keys: dict[str, str]) -> None:
+    if isinstance(value, dict):
+        _encode_dict(value, indent, emit, keys)
+    elif isinstance(value, (list, tuple)):
+        _encode_list(value, indent, emit, keys)
+    else:
+        emit(_scalar(value))
+
+
+def _encode_dict(value: dict, indent: str, emit: Callable[[str], None], keys: dict[str, str]) -> None:
+    if not value:
+        emit("{}")
+        return
+    inner = indent + "  "
+    sep, rest = "{\n" + inner, ",\n" + inner
+    for key, item in value.items():
+        text = keys.get(key) if type(key) is str else None  # only str keys: True and 1 are one dict key
+        if text is None:
+            text = _key(key) + ": "
+            if type(key) is str:
+                keys[key] = text
+        kind = type(item)  # the common scalar types inline: a call per value is what makes json.dumps slow
+        if kind is str:
+            emit(sep + text + encode_basestring(item))
+        elif item is None:
+            emit(sep + text + "null")
+        elif kind is float:
+            emit(sep + text + (_FLOAT(item) if item - item == 0.0 else "null"))
+        elif kind is int:
+            emit(sep + text + _INT(item))
+        else:
+            emit(sep + text)
+            _encode(item, inner, emit, keys)
+        sep = rest
+    emit("\n" + indent + "}")
+
+
+def _encode_list(value: list | tuple, indent: str, emit: Callable[[str], None], keys: dict[str, str]) -> None:
+    if not value:
+        emit("[]")
+        return
+    inner = indent + "  "
+    sep, rest = "[\n" + inner, ",\n" + inner
+    if type(value[0]) is float:  # a metric curve: all floats, joined at C speed
+        try:
+            body = rest.join(map(_FLOAT, value))
+        except TypeError:  # not all floats
+            pass
+        else:
+            if "n" not in body:  # no nan or inf among them (finite reprs hold only digits . e + -)
+                emit(sep + body + "\n" + indent + "]")
+                return
+    for item in value:
+        kind = type(item)
+        if kind is float:
+            emit(sep + (_FLOAT(item) if item - item == 0.0 else "null"))
+        elif kind is str:
+            emit(sep + encode_basestring(item))
+        elif kind is int:
+            emit(sep + _INT(item))
+        else:
+            emit(sep)
+            _encode(item, inner, emit, keys)
+        sep = rest
+    emit("\n" + indent + "]")
+
+
+def _scalar(value: Any) -> str:
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, str):
+        return encode_basestring(value)
+    if isinstance(value, int):
+        return _INT(value)
+    if isinstance(value, float):
+        return _FLOAT(value) if math.isfinite(value) else "null"
+    return encode_basestring(str(value))  # json.dumps(default=str): paths, dates, enums
+
+
+def _key(key: Any) -> str:
+    """Keys as json.dumps writes them: strings as they are, other scalars as their JSON spelling."""
+    if isinstance(key, str):
+        return encode_basestring(key)
+    if key is None or isinstance(key, bool):
+        return encode_basestring(_scalar(key))
+    if isinstance(key, float) and not math.isfinite(key):
+        return encode_basestring("NaN" if key != key else ("Infinity" if key > 0 else "-Infinity"))
+    return encode_basestring(_scalar(key))
