@@ -47,7 +47,7 @@ def list_runs(
         show("history list", with_all_metrics(infos), output, query)
         return
     names = metric_names(infos)
-    show("history list", [list_row(i, names) for i in infos], output, keep=("Run_id",))
+    show("history list", [list_row(i, names) for i in infos], output, keep=("Run_id", "Status"))
     if paged and len(records) == PAGE and (total := store.count(**filters)) > PAGE:
         progress(f"(the newest {PAGE} of {total} runs; see all with --all, or the newest N with --last N)")
 

@@ -148,8 +148,9 @@ def _pairs(data: dict[str, Any], width: int | None) -> str:
 
 
 def _grid(headers: list[str], cells: list[list[str]], width: int | None, keep: Sequence[str]) -> str:
-    natural = [max(width_of(h), *(width_of(row[i]) for row in cells)) for i, h in enumerate(headers)]
-    widths = natural if width is None else _fit(natural, headers, width, keep)
+    values = [max((width_of(row[i]) for row in cells), default=0) for i in range(len(headers))]
+    natural = [max(width_of(h), v) for h, v in zip(headers, values, strict=True)]
+    widths = natural if width is None else _fit(natural, values, headers, width, keep)
     lines = [GAP.join(pad(cut(h, w), w) for h, w in zip(headers, widths, strict=True)).rstrip(),
              GAP.join("-" * w for w in widths)]
     lines += [GAP.join(pad(cut(c, w), w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
@@ -158,25 +159,27 @@ def _grid(headers: list[str], cells: list[list[str]], width: int | None, keep: S
     return "\n".join(lines) + "\n"
 
 
-def _fit(natural: list[int], headers: list[str], width: int, keep: Sequence[str]) -> list[int]:
-    """Column widths that fit `width`: the widest columns are cut down to a common cap, `keep` ones last."""
+def _fit(natural: list[int], values: list[int], headers: list[str], width: int, keep: Sequence[str]) -> list[int]:
+    """Column widths that fit `width`. What gives way, in order: headers wider than their column's values
+    (the data stays whole), then the widest values of columns not in `keep`, then those of every column."""
     room = width - len(GAP) * (len(natural) - 1)
-    if sum(natural) <= room:
-        return natural
-    movable = [h not in keep for h in headers]
-    widths = _capped(natural, movable, room)
-    if sum(widths) > room:
-        widths = _capped(widths, [True] * len(widths), room)
+    widths = natural
+    for floors in ([max(v, MIN_CUT) for v in values],
+                   [w if h in keep else MIN_CUT for h, w in zip(headers, natural, strict=True)],
+                   [MIN_CUT] * len(natural)):
+        if sum(widths) <= room:
+            break
+        widths = _capped(widths, floors, room)
     return widths
 
 
-def _capped(widths: list[int], movable: list[bool], room: int) -> list[int]:
-    """`widths` with every movable column over some cap cut to it (never under MIN_CUT): the largest cap
-    that fits `room`, or MIN_CUT when none does."""
+def _capped(widths: list[int], floors: list[int], room: int) -> list[int]:
+    """`widths` with every column over a common cap cut to it, but not under its floor: the largest cap
+    that fits `room`, or the floors when none does."""
     def apply(cap: int) -> list[int]:
-        return [min(w, max(cap, MIN_CUT)) if m else w for w, m in zip(widths, movable, strict=True)]
+        return [min(w, max(cap, f)) for w, f in zip(widths, floors, strict=True)]
 
     cap = max(widths, default=0)
-    while cap > MIN_CUT and sum(apply(cap)) > room:
+    while cap > 0 and sum(apply(cap)) > room:
         cap -= 1
     return apply(cap)

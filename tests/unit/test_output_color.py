@@ -56,3 +56,15 @@ def test_yamlc_colors_keys_and_values_and_strips_back_to_yaml():
     assert f'{paint("key", "ok")}: {paint("literal", "true")}' in colored
     assert f"- {paint('string', 'x')}" in colored
     assert render(data, OutputFormat.yamlc, color=False) == render(data, OutputFormat.yaml)
+
+
+def test_emit_colors_jsonc_only_when_stdout_is_a_terminal(monkeypatch):
+    from amlexec.output import emit
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    for tty in (True, False):
+        fake = FakeTerminal(tty)
+        monkeypatch.setattr("sys.stdout", fake)
+        emit({"a": 1}, OutputFormat.jsonc)
+        assert (ANSI.search(fake.getvalue()) is not None) is tty
+        assert ANSI.sub("", fake.getvalue()) == '{\n  "a": 1\n}\n'
