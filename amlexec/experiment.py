@@ -18,6 +18,7 @@ from typing import Any
 from . import snapshot as snapshots
 from .config.runconfig import FILE_PLACEHOLDER
 from .errors import AmlexecError, ExitCode, NotFoundError, RunUnreachableError, StorageError, UsageError
+from .history.report import attachments
 from .history.store import HistoryStore, RunRecord, utc_now
 from .project import Project
 from .runlog import ControlLog, ingest_metrics, read_git_commit
@@ -261,7 +262,10 @@ def finalize(store: HistoryStore, run_id: str, handle: RunHandle | None, *, stat
     for problem in problems:
         log.write(f"warning: {problem}")
     log.write(f"finished: {status}, exit code {exit_code}" + (f": {error}" if error else ""))
-    return store.finish(run_id, status=status, exit_code=exit_code, error=error)
+    final = store.finish(run_id, status=status, exit_code=exit_code, error=error)
+    with contextlib.suppress(AmlexecError):  # only a shortcut for listings: without it they read the folder
+        store.record_attachments(run_id, attachments(run_dir))
+    return final
 
 
 def _forget(store: HistoryStore, run_id: str) -> None:

@@ -98,6 +98,7 @@ def describe(store: HistoryStore, record: RunRecord) -> dict[str, Any]:
 
 def describe_many(store: HistoryStore, records: list[RunRecord]) -> list[dict[str, Any]]:
     stored = store.metrics(r.run_id for r in records)
+    recorded = store.attachments(r.run_id for r in records if r.is_final)
     runs_dir = os.fspath(store.runs_dir)  # plain strings: a Path per run is a tenth of a long listing
     infos = []
     for record in records:
@@ -105,7 +106,8 @@ def describe_many(store: HistoryStore, records: list[RunRecord]) -> list[dict[st
         if not record.is_final:
             entries, _ = read_metrics(store.run_dir(record.run_id))
             pairs = [(e["name"], e["value"]) for e in entries]
-        infos.append(run_info(record, metric_values(pairs), os.path.join(runs_dir, record.run_id)))
+        infos.append(run_info(record, metric_values(pairs), os.path.join(runs_dir, record.run_id),
+                              recorded.get(record.run_id)))
     return infos
 
 

@@ -29,6 +29,7 @@ def build_history(project: Path, count: int) -> float:
     init`'s train.py on the local target (properties, handle and supervisor as a real run records them;
     two scalars and a 10-point loss curve; logs; one output file), every tenth Failed with no metrics.
     Returns the seconds it took."""
+    from amlexec.history.report import attachments
     from amlexec.history.store import HistoryStore, iso_utc
 
     started = time.perf_counter()
@@ -50,13 +51,14 @@ def build_history(project: Path, count: int) -> float:
         (run_dir / "control_log.txt").write_text("target local\n")
         if number % 10 == 9:
             store.finish(record.run_id, status="Failed", exit_code=1, error="exited with code 1")
-            continue
-        (run_dir / "outputs").mkdir()
-        (run_dir / "outputs" / "model.json").write_text('{"a": 3.0, "b": 1.0}')
-        store.add_metrics(record.run_id, [{"name": "learning_rate", "value": 0.05},
-                                          {"name": "mse", "value": rng.random()},
-                                          {"name": "loss", "value": [rng.random() for _ in range(10)]}])
-        store.finish(record.run_id, status="Completed", exit_code=0)
+        else:
+            (run_dir / "outputs").mkdir()
+            (run_dir / "outputs" / "model.json").write_text('{"a": 3.0, "b": 1.0}')
+            store.add_metrics(record.run_id, [{"name": "learning_rate", "value": 0.05},
+                                              {"name": "mse", "value": rng.random()},
+                                              {"name": "loss", "value": [rng.random() for _ in range(10)]}])
+            store.finish(record.run_id, status="Completed", exit_code=0)
+        store.record_attachments(record.run_id, attachments(run_dir))  # as experiment.finalize does
     store.close()
     return time.perf_counter() - started
 

@@ -67,10 +67,12 @@ def _walk(folder: str, prefix: str, names: list[str]) -> None:
             _walk(entry.path, f"{prefix}{entry.name}/", names)
 
 
-def run_info(record: RunRecord, metrics: dict[str, Any], run_dir: str | os.PathLike[str]) -> dict[str, Any]:
-    """The flat JSON `az ml history info` printed: metrics as top-level keys plus the run's fields."""
+def run_info(record: RunRecord, metrics: dict[str, Any], run_dir: str | os.PathLike[str],
+             files: list[str] | None = None) -> dict[str, Any]:
+    """The flat JSON `az ml history info` printed: metrics as top-level keys plus the run's fields.
+    `files`: the run's attachments when already known (recorded in history), else its folder is read."""
     info: dict[str, Any] = {
-        "attachments": ", ".join(attachments(run_dir)),
+        "attachments": ", ".join(attachments(run_dir) if files is None else files),
         "created_utc": record.created_utc,
         "description": record.description,
         "duration": format_duration(record),

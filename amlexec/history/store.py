@@ -10,7 +10,7 @@ import json
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -53,6 +53,10 @@ CREATE TABLE IF NOT EXISTS metrics (
     value TEXT NOT NULL,
     logged_utc TEXT,
     PRIMARY KEY (run_id, seq)
+);
+CREATE TABLE IF NOT EXISTS attachments (
+    run_id TEXT PRIMARY KEY,
+    names TEXT NOT NULL
 );
 """
 _JSON_COLUMNS = ("arguments", "properties", "handle", "supervisor")
@@ -170,6 +174,8 @@ class HistoryStore:
             conn.execute(
                 f"INSERT INTO runs ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", tuple(row.values())
             )
+            # a forgotten run (TrackedRun: false) may have had this id: its file list is not this run's
+            conn.execute("DELETE FROM attachments WHERE run_id = ?", (record.run_id,))
         self.run_dir(record.run_id).mkdir(parents=True, exist_ok=True)
         return record
 
@@ -237,17 +243,35 @@ class HistoryStore:
         """(name, value) pairs in logging order, per run."""
         ids = list(run_ids)
         out: dict[str, list[tuple[str, Any]]] = {rid: [] for rid in ids}
+        rows = self._rows_of(ids, "SELECT run_id, name, value FROM metrics", "ORDER BY run_id, seq")
+        for run_id, name, value in rows:
+            out[run_id].append((name, _loads(value)))
+        return out
+
+    # -- attachments: the file list of a finished run, so that a long `history list` need not scan 10,000
+    # folders. Recorded by the process that collected the run's files, after the last of them arrived.
+    def record_attachments(self, run_id: str, names: list[str]) -> None:
+        try:
+            with self._write() as conn:
+                conn.execute("INSERT OR REPLACE INTO attachments VALUES (?, ?)", (run_id, json.dumps(names)))
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot record the files of run {run_id} in {self.db_path}: {exc}") from exc
+
+    def attachments(self, run_ids: Iterable[str]) -> dict[str, list[str]]:
+        """The recorded file lists of those runs that have a readable one (the others: read the folder)."""
+        found = {}
+        for run_id, names in self._rows_of(list(run_ids), "SELECT run_id, names FROM attachments", ""):
+            with suppress(TypeError, ValueError):
+                found[run_id] = _loads(names)
+        return found
+
+    def _rows_of(self, ids: list[str], select: str, order: str) -> Iterator[tuple[Any, ...]]:
+        """The rows of `select` for these run ids, a chunk of ids at a time (SQLite's variable limit)."""
         conn = self._connect()
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
-            rows = conn.execute(
-                f"SELECT run_id, name, value FROM metrics WHERE run_id IN ({', '.join('?' * len(chunk))})"
-                " ORDER BY run_id, seq",
-                chunk,
-            ).fetchall()
-            for run_id, name, value in rows:
-                out[run_id].append((name, _loads(value)))
-        return out
+            yield from conn.execute(f"{select} WHERE run_id IN ({', '.join('?' * len(chunk))}) {order}",
+                                    chunk).fetchall()
 
 
 def _loads(text: str) -> Any:

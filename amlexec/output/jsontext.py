@@ -13,6 +13,8 @@ from collections.abc import Callable
 from json.encoder import encode_basestring
 from typing import Any
 
+_Keys = dict[str, dict[str, str]]  # per depth, per key: the text before its value
+
 _FLOAT = float.__repr__
 _INT = int.__repr__
 
@@ -36,7 +38,7 @@ def to_json(value: Any) -> str:
     return "".join(parts)
 
 
-def _encode(value: Any, indent: str, emit: Callable[[str], None], keys: dict[str, str]) -> None:
+def _encode(value: Any, indent: str, emit: Callable[[str], None], keys: _Keys) -> None:
     if isinstance(value, dict):
         _encode_dict(value, indent, emit, keys)
     elif isinstance(value, (list, tuple)):
@@ -45,35 +47,40 @@ def _encode(value: Any, indent: str, emit: Callable[[str], None], keys: dict[str
         emit(_scalar(value))
 
 
-def _encode_dict(value: dict, indent: str, emit: Callable[[str], None], keys: dict[str, str]) -> None:
+def _encode_dict(value: dict, indent: str, emit: Callable[[str], None], keys: _Keys) -> None:
     if not value:
         emit("{}")
         return
     inner = indent + "  "
-    sep, rest = "{\n" + inner, ",\n" + inner
+    # ',\n    "key": ' once per key and depth: the runs of a long list share their keys
+    prefixes = keys.get(inner)
+    if prefixes is None:
+        prefixes = keys[inner] = {}
+    first = True
     for key, item in value.items():
-        text = keys.get(key) if type(key) is str else None  # only str keys: True and 1 are one dict key
-        if text is None:
-            text = _key(key) + ": "
+        prefix = prefixes.get(key) if type(key) is str else None  # only str keys: True and 1 are one key
+        if prefix is None:
+            prefix = ",\n" + inner + _key(key) + ": "
             if type(key) is str:
-                keys[key] = text
+                prefixes[key] = prefix
+        if first:
+            prefix, first = "{" + prefix[1:], False
         kind = type(item)  # the common scalar types inline: a call per value is what makes json.dumps slow
         if kind is str:
-            emit(sep + text + encode_basestring(item))
+            emit(prefix + encode_basestring(item))
         elif item is None:
-            emit(sep + text + "null")
+            emit(prefix + "null")
         elif kind is float:
-            emit(sep + text + (_FLOAT(item) if item - item == 0.0 else "null"))
+            emit(prefix + (_FLOAT(item) if item - item == 0.0 else "null"))
         elif kind is int:
-            emit(sep + text + _INT(item))
+            emit(prefix + _INT(item))
         else:
-            emit(sep + text)
+            emit(prefix)
             _encode(item, inner, emit, keys)
-        sep = rest
     emit("\n" + indent + "}")
 
 
-def _encode_list(value: list | tuple, indent: str, emit: Callable[[str], None], keys: dict[str, str]) -> None:
+def _encode_list(value: list | tuple, indent: str, emit: Callable[[str], None], keys: _Keys) -> None:
     if not value:
         emit("[]")
         return

@@ -247,3 +247,16 @@ def test_the_table_shows_the_newest_50_and_says_how_to_see_all(project: Path):
     both = amlexec("history", "list", "--all", "--last", "3", cwd=project)
     assert (both.code, both.out, both.err.splitlines()[0]) == (
         2, "", "amlexec: error: --all and --last cannot be used together")
+
+
+def test_submit_with_a_data_format_keeps_stdout_for_the_data(project: Path):
+    (project / "job.py").write_text("import sys\nprint('to-out')\nfrom amlexec.logging import get_logger\n"
+                                    "get_logger().log('curve', [0.5, 0.25])\nsys.exit(3)\n")
+    none = amlexec("experiment", "submit", "-c", "local", "-o", "none", "job.py", cwd=project)
+    assert (none.code, none.out) == (3, "")  # the script's exit code alone
+    assert "to-out" in none.err and none.err.startswith("RunId: proj_")
+    tsv = amlexec("experiment", "submit", "-c", "local", "-o", "tsv", "--query", "[status, exit_code]", "job.py",
+                  cwd=project)
+    assert (tsv.code, tsv.out) == (3, "Failed\n3\n")  # as in az: a list is one line per item
+    table = amlexec("experiment", "submit", "-c", "local", "job.py", cwd=project, env=WIDE)
+    assert "  curve: 0.25 (2 values)" in table.out.splitlines()

@@ -73,3 +73,30 @@ def test_unknown_run_is_not_found(store):
     with pytest.raises(NotFoundError) as err:
         store.get("p_1")
     assert err.value.message == "no run 'p_1' in this project's run history"
+
+
+def test_recorded_attachments_stand_for_the_folder_of_a_finished_run_only(store):
+    from amlexec.runs import describe_many
+
+    run = store.create_run(project="p", status="Running")
+    (store.run_dir(run.run_id) / "driver_log.txt").write_text("x")
+    store.record_attachments(run.run_id, ["driver_log", "outputs/kept.bin"])
+    (running,) = describe_many(store, [store.get(run.run_id)])
+    assert running["attachments"] == "driver_log"  # not final yet: the folder is what counts
+    final = store.finish(run.run_id, status="Completed", exit_code=0)
+    assert describe_many(store, [final])[0]["attachments"] == "driver_log, outputs/kept.bin"
+    with store._write() as conn:  # a damaged entry is ignored: the folder is read instead
+        conn.execute("UPDATE attachments SET names = '[broken' WHERE run_id = ?", (run.run_id,))
+    assert describe_many(store, [final])[0]["attachments"] == "driver_log"
+
+
+def test_a_new_run_never_inherits_a_forgotten_runs_file_list(store, monkeypatch):
+    import amlexec.history.store as module
+
+    monkeypatch.setattr(module.time, "time", lambda: 1700000000.0)
+    first = store.create_run(project="p", status="Running")
+    store.record_attachments(first.run_id, ["outputs/old.bin"])
+    with store._write() as conn:  # TrackedRun: false forgets the run
+        conn.execute("DELETE FROM runs WHERE run_id = ?", (first.run_id,))
+    again = store.create_run(project="p", status="Running")
+    assert again.run_id == first.run_id and store.attachments([again.run_id]) == {}
