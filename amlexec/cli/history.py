@@ -10,7 +10,7 @@ import typer
 
 from ..errors import NotFoundError, UsageError
 from ..output import OutputFormat
-from .common import OutputOpt, QueryOpt, RunIdOpt, progress, project_here, show
+from .common import OutputOpt, QueryOpt, RunIdOpt, no_cycle_collection, progress, project_here, show
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -41,11 +41,13 @@ def list_runs(
     table_view = output.for_people and query is None
     paged = table_view and last is None and not every
     filters = {"status": status, "target": target, "script": script}
+    if not table_view:
+        with no_cycle_collection():
+            show("history list", with_all_metrics(describe_many(store, store.list(**filters, last=last))),
+                 output, query)
+        return
     records = store.list(**filters, last=PAGE if paged else last)
     infos = describe_many(store, records)
-    if not table_view:
-        show("history list", with_all_metrics(infos), output, query)
-        return
     names = metric_names(infos)
     show("history list", [list_row(i, names) for i in infos], output, keep=("Run_id", "Status"))
     if paged and len(records) == PAGE and (total := store.count(**filters)) > PAGE:
