@@ -19,9 +19,18 @@ from . import snapshot as snapshots
 from .config.runconfig import FILE_PLACEHOLDER
 from .errors import AmlexecError, ExitCode, NotFoundError, RunUnreachableError, StorageError, UsageError
 from .history.store import HistoryStore, RunRecord, utc_now
-from .project import Project
+from .project import STATE_DIR, Project
 from .runlog import ControlLog, ingest_metrics, read_git_commit
-from .targets.base import CONTROL_LOG, Progress, RunHandle, RunSpec, Sink, refuse_lock_options, target_for
+from .targets.base import (
+    CONTROL_LOG,
+    Progress,
+    RunHandle,
+    RunSpec,
+    Sink,
+    python_line,
+    refuse_lock_options,
+    target_for,
+)
 from .transport import process
 
 SUBMIT_FILE = "submit.json"
@@ -51,7 +60,26 @@ def open_store(project: Project) -> HistoryStore:
 
 
 def resolve_script(project: Project, script: str) -> str:
-    """The script as a path relative to the project root; it must exist inside the project."""
+    """The script as a path relative to the project root; it must exist inside the project.
+
+    A Windows-style relative path (`code\\02_modeling\\x.py`, as Workbench samples write them) names the
+    same file with `/`, unless a file with the literal name exists.
+    """
+    for spelling in _spellings(script):
+        found = _find_script(project, spelling, shown=script)
+        if found is not None:
+            return found
+    raise NotFoundError(f"script '{printable(script)}' does not exist in {project.root}",
+                        hint="give the script's path relative to the project root")
+
+
+def _spellings(script: str) -> list[str]:
+    if "\\" in script and not Path(script).is_absolute():
+        return [script, script.replace("\\", "/")]
+    return [script]
+
+
+def _find_script(project: Project, script: str, *, shown: str) -> str | None:
     given = Path(os.path.expanduser(script))
     candidates = [given] if given.is_absolute() else [Path.cwd() / given, project.root / given]
     for candidate in candidates:
@@ -60,11 +88,25 @@ def resolve_script(project: Project, script: str) -> str:
                 return candidate.resolve().relative_to(project.root).as_posix()
             except ValueError as exc:
                 raise UsageError(
-                    f"script {script} is outside the project {project.root}",
+                    f"script {printable(shown)} is outside the project {project.root}",
                     hint="runs get a copy of the project folder, so the script must live inside it",
                 ) from exc
-    raise NotFoundError(f"script '{script}' does not exist in {project.root}",
-                        hint="give the script's path relative to the project root")
+    return None
+
+
+def script_argument(script: str) -> str:
+    """The script as it goes on a command line: `./-x.py`, never `-x.py`, which an interpreter (python,
+    spark-submit) would take for an option (`-cprint(1)` would run its own name as code)."""
+    return f"./{script}" if script.startswith("-") else script
+
+
+def printable(text: str) -> str:
+    """A file name or argument as text that can be stored and printed: bytes that are not UTF-8 (kept by
+    Python as surrogates) become `\\xNN`. The run itself gets the real bytes."""
+    try:
+        return os.fsencode(text).decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate that no file name decodes to
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def run_context_env(project: Project, run_id: str, *, target: str, runconfig: str) -> dict[str, str]:
@@ -87,11 +129,10 @@ def submit(project: Project, req: SubmitRequest, *, sink: Sink, progress: Progre
     script = resolve_script(project, req.script) if req.script else None
     if script is None and FILE_PLACEHOLDER in rc.argument_vector:
         raise UsageError("no script given", hint=f"amlexec experiment submit -c {rc.name} SCRIPT [ARGS...]")
-    argv = rc.argv_for(script, req.args)
+    argv = rc.argv_for(script_argument(script) if script is not None else None, req.args)
     snap = snapshots.collect(project.root)
     if script is not None and script not in {f.path for f in snap.files}:
-        raise UsageError(f"{script} is excluded from the run snapshot by .amlignore/.gitignore",
-                         hint="remove the pattern that matches it from .amlignore")
+        raise _excluded(project, script)
     refuse_lock_options(target, compute, req.options)
     check = getattr(target, "check", None)
     if check is not None:
@@ -102,7 +143,8 @@ def submit(project: Project, req: SubmitRequest, *, sink: Sink, progress: Progre
 
     store = open_store(project)
     record = store.create_run(
-        project=project.name, status="Starting", script_name=script, arguments=list(req.args),
+        project=project.name, status="Starting", script_name=printable(script) if script is not None else None,
+        arguments=[printable(a) for a in req.args],
         runconfig=rc.name, target=compute.name, target_type=compute.type, user_id=_user(),
         description=rc.description,
         properties={"CommitId": read_git_commit(project.root), "snapshot_files": len(snap.files),
@@ -111,6 +153,8 @@ def submit(project: Project, req: SubmitRequest, *, sink: Sink, progress: Progre
     )
     run_id = record.run_id
     announce(f"RunId: {run_id}")
+    if req.detach:  # an attached run says it when its environment is ready (execute); a detached one now
+        _announce_python(target, progress)
     run_dir = store.run_dir(run_id)
     workdir = project.state_dir / "work" / run_id
     try:
@@ -136,6 +180,22 @@ def submit(project: Project, req: SubmitRequest, *, sink: Sink, progress: Progre
         _forget(store, run_id)
         return SubmitResult(run_id, None, final.exit_code if final.exit_code is not None else 1)
     return SubmitResult(run_id, final, _exit_code(final))
+
+
+def _excluded(project: Project, script: str) -> UsageError:
+    if script.split("/", 1)[0] == STATE_DIR:
+        return UsageError(f"{printable(script)} is inside amlexec's own folder {STATE_DIR}/, which runs never get",
+                          hint="give the path of the script in the project, relative to the project root")
+    return UsageError(f"{printable(script)} is excluded from the run snapshot by .amlignore/.gitignore",
+                      hint="remove the pattern that matches it from .amlignore")
+
+
+def _announce_python(target: Any, progress: Progress) -> None:
+    """`python: ...` in the submit's header, for targets that know their interpreter without starting."""
+    facts = getattr(target, "python_facts", None)
+    line = python_line(facts()) if facts is not None else None
+    if line:
+        progress(line)
 
 
 def _exit_code(record: RunRecord) -> int:
@@ -183,6 +243,9 @@ def execute(store: HistoryStore, spec: RunSpec, target: Any, *, sink: Sink, prog
             if prepare is not None:
                 store.update(spec.run_id, status="Preparing")
                 facts = prepare(spec, progress)
+                line = python_line(facts or {})
+                if line:  # the submit's header says which interpreter runs the script
+                    progress(line)
                 if facts:  # what the run's environment is (e.g. which Python): kept in the run's properties
                     properties = {**store.get(spec.run_id).properties, **facts}
                     store.update(spec.run_id, properties=properties)
