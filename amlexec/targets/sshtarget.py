@@ -103,6 +103,7 @@ class SshTarget:
         """Before a run is recorded: the connection settings and the `-d`/`-s` files (a subclass adds its own)."""
         check_ssh_settings(self.compute)
         self.project.require_overrides(runconfig, conda_file, spark_file)
+        detached.env_file(runconfig.env, source=runconfig.file_name)  # names and values the host can export
 
     # -- what a subclass defines ----------------------------------------------------------------------
     def command(self, spec: RunSpec, *, home: str) -> list[str]:
