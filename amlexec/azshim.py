@@ -137,11 +137,11 @@ def install(folder: Path | None = None, *, force: bool = False) -> ShimResult:
     return ShimResult(dest, amlexec, tuple(warnings))
 
 
-def uninstall(folder: Path | None = None) -> Path | None:
-    """Remove the shim from `folder` (default: beside the amlexec command); None when there was none."""
+def uninstall(folder: Path | None = None) -> tuple[Path, bool]:
+    """Remove the shim from `folder` (default: beside the amlexec command): (its path, whether it was there)."""
     dest = _folder(folder, amlexec_executable()) / SHIM_NAME
     if not (dest.exists() or dest.is_symlink()):
-        return None
+        return dest, False
     if not is_shim(dest):
         raise UsageError(f"{dest} is not amlexec's az shim; it is left as it is",
                          hint="remove it yourself if you mean to; amlexec removes only the shim it wrote")
@@ -149,4 +149,4 @@ def uninstall(folder: Path | None = None) -> Path | None:
         dest.unlink()
     except OSError as exc:
         raise StorageError(f"cannot remove {dest}: {exc.strerror or exc}") from exc
-    return dest
+    return dest, True

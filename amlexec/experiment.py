@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import snapshot as snapshots
-from .config.runconfig import FILE_PLACEHOLDER
+from .config.runconfig import FILE_PLACEHOLDER, RunConfig
 from .errors import AmlexecError, ExitCode, NotFoundError, RunUnreachableError, StorageError, UsageError
 from .history.store import HistoryStore, RunRecord, utc_now
 from .project import STATE_DIR, Project
@@ -100,6 +100,12 @@ def script_argument(script: str) -> str:
     return f"./{script}" if script.startswith("-") else script
 
 
+def run_argv(rc: RunConfig, script: str | None, args: tuple[str, ...]) -> list[str]:
+    """The run's argv, which every target puts after its interpreter: ArgumentVector with `$file` replaced
+    by the script (as `script_argument` spells it), then the command line's arguments."""
+    return rc.argv_for(script_argument(script) if script is not None else None, args)
+
+
 def printable(text: str) -> str:
     """A file name or argument as text that can be stored and printed: bytes that are not UTF-8 (kept by
     Python as surrogates) become `\\xNN`. The run itself gets the real bytes."""
@@ -129,7 +135,7 @@ def submit(project: Project, req: SubmitRequest, *, sink: Sink, progress: Progre
     script = resolve_script(project, req.script) if req.script else None
     if script is None and FILE_PLACEHOLDER in rc.argument_vector:
         raise UsageError("no script given", hint=f"amlexec experiment submit -c {rc.name} SCRIPT [ARGS...]")
-    argv = rc.argv_for(script_argument(script) if script is not None else None, req.args)
+    argv = run_argv(rc, script, req.args)
     snap = snapshots.collect(project.root)
     if script is not None and script not in {f.path for f in snap.files}:
         raise _excluded(project, script)

@@ -43,10 +43,7 @@ def install_az(
 @app.command("uninstall-az")
 def uninstall_az(folder: DirOpt = None) -> None:
     """Remove the `az` shim that `install-az` wrote (only that file)."""
-    from ..azshim import SHIM_NAME, uninstall
+    from ..azshim import uninstall
 
-    removed = uninstall(folder)
-    if removed is None:
-        progress(f"nothing to remove: no {SHIM_NAME} in {folder or 'the amlexec command folder'}")
-    else:
-        progress(f"removed {removed}")
+    path, removed = uninstall(folder)
+    progress(f"removed {path}" if removed else f"nothing to remove: no {path.name} in {path.parent}")
