@@ -126,7 +126,8 @@ def _load_key(settings: SshSettings) -> Any:
         return None
     path = Path(os.path.expanduser(settings.key_file))
     if not path.is_file():
-        raise NotFoundError(f"private key file {path} (privateKeyFile in {settings.source}) does not exist")
+        raise NotFoundError(f"private key file {path} (privateKeyFile in {settings.source}) does not exist",
+                            hint="fix privateKeyFile, or attach the target again with --private-key-file")
     passphrase = _secret(settings.passphrase, "private key passphrase", settings)
     try:
         # Positional: the keyword was renamed (passphrase -> password) in paramiko 5. cryptography,
