@@ -165,7 +165,7 @@ def target_for(compute: ComputeTarget, project: Project) -> Any:
     dotted = _REGISTRY.get(compute.type)
     if dotted is None:
         shown = compute.raw_type or compute.type
-        raise UsageError(
+        raise ConfigError(
             f"{compute.file_name}: targets of type '{shown}' cannot run experiments in this version of amlexec",
             hint=f"available types: {', '.join(sorted(_REGISTRY))}",
         )

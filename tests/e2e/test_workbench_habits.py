@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from dockerkit import base_image, docker_client, remove_project_resources, venv_layer_cache  # noqa: F401
 from e2e_support import AMLEXEC, BIN, amlexec, write
 
 SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
@@ -109,6 +112,22 @@ def test_a_detached_local_submit_names_its_python_at_once(project: Path):
     assert result.err.splitlines()[0].startswith(f"python: Python {OWN_VERSION} at {OWN_PYTHON} (")
     (run_id, *_), = runs(project)
     assert amlexec("history", "logs", "-r", run_id, "--follow", cwd=project, timeout=60).code == 0
+
+
+@pytest.mark.docker
+def test_a_docker_submit_names_the_environments_python(tmp_path: Path, docker_client, base_image,
+                                                       venv_layer_cache):
+    root = tmp_path / "dproj"
+    assert amlexec("init", str(root), "--base-image", base_image, cwd=tmp_path).code == 0
+    try:
+        prepared = amlexec("experiment", "prepare", "-c", "docker", cwd=root, timeout=900)
+        assert prepared.code == 0, prepared.err
+        done = amlexec("experiment", "submit", "-c", "docker", "train.py", cwd=root, timeout=300)
+        assert done.code == 0, done.err
+        lines = [line for line in done.err.splitlines() if line.startswith("python: ")]
+        assert len(lines) == 1 and re.fullmatch(r"python: Python 3\.\d+\.\d+ .+", lines[0]), done.err
+    finally:
+        remove_project_resources(docker_client, root)
 
 
 def test_a_missing_module_names_the_interpreter_and_pythonlocation(project: Path):
