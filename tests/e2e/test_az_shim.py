@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sqlite3
 import stat
 import subprocess
 import sys
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from e2e_support import AMLEXEC, amlexec, env_for, write
+from history_rows import recorded
 
 SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
 RUN_PY = """import os
@@ -29,12 +29,7 @@ sys.exit(0 if reg < 1 else 3)
 
 
 def runs(project: Path) -> list[tuple]:
-    """(script, arguments, status) of every recorded run, oldest first, read from the history database."""
-    db = project / ".amlexec" / "history.db"
-    if not db.exists():
-        return []
-    with sqlite3.connect(db) as conn:
-        return conn.execute("SELECT script_name, arguments, status FROM runs ORDER BY run_number").fetchall()
+    return recorded(project, "script_name, arguments, status")
 
 
 def plain_python() -> str:

@@ -4,21 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 from pathlib import Path
 
 import pytest
 from e2e_support import amlexec, write
+from history_rows import recorded
 
 RUNCONFIG = 'ArgumentVector: ["$file"]\nTarget: {target}\nFramework: {framework}\n'
-
-
-def run_count(project: Path) -> int:
-    db = project / ".amlexec" / "history.db"
-    if not db.exists():
-        return 0
-    with sqlite3.connect(db) as conn:
-        return conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
 
 
 def target(project: Path, name: str, compute: str, framework: str = "Python") -> None:
@@ -33,7 +25,7 @@ def refused(project: Path, name: str, *extra: str, code: int, first: str) -> lis
     lines = result.err.splitlines()
     assert lines[0] == first and lines[1].startswith("hint: ")
     assert "Traceback" not in result.err
-    assert run_count(project) == 0 and not (project / ".amlexec" / "work").exists()
+    assert recorded(project) == [] and not (project / ".amlexec" / "work").exists()
     return lines
 
 
@@ -93,8 +85,7 @@ def test_a_script_named_like_an_option_is_never_run_as_one(project: Path, script
     assert result.code == 0, result.err
     assert result.out.splitlines()[1] == "the file ran ['-c', 'x']"
     assert "INJECTED" not in result.out.replace(script, "")
-    with sqlite3.connect(project / ".amlexec" / "history.db") as conn:
-        assert conn.execute("SELECT script_name, arguments FROM runs").fetchall() == [(script, '["-c", "x"]')]
+    assert recorded(project, "script_name, arguments") == [(script, '["-c", "x"]')]
 
 
 def test_a_script_name_that_is_not_utf8_runs_and_prints(project: Path):

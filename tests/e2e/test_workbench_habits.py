@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 from dockerkit import base_image, docker_client, remove_project_resources, venv_layer_cache  # noqa: F401
 from e2e_support import AMLEXEC, BIN, amlexec, write
+from history_rows import recorded
 
 SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
 OWN_PYTHON = Path(AMLEXEC).read_text().splitlines()[0][2:].strip()  # the console script's interpreter
@@ -21,14 +21,6 @@ NO_ENV = {"VIRTUAL_ENV": "", "CONDA_PREFIX": ""}
 RUN_VARIABLES = ("AMLEXEC_PROJECT", "AMLEXEC_PROJECT_NAME", "AMLEXEC_METRICS_FILE", "AMLEXEC_OUTPUTS_DIR",
                  "AZUREML_RUN_ID", "AMLEXEC_RUN_ID", "AMLEXEC_TARGET", "AMLEXEC_RUNCONFIG",
                  "AZUREML_NATIVE_SHARE_DIRECTORY", "PYTHONPATH", "PYTHONUNBUFFERED")
-
-
-def runs(project: Path) -> list[tuple]:
-    db = project / ".amlexec" / "history.db"
-    if not db.exists():
-        return []
-    with sqlite3.connect(db) as conn:
-        return conn.execute("SELECT run_id, script_name, arguments, status FROM runs ORDER BY run_number").fetchall()
 
 
 def run_dir(project: Path, run_id: str) -> Path:
@@ -52,7 +44,7 @@ def test_a_nested_submit_finds_its_project_from_its_working_folder(project: Path
     result = amlexec("experiment", "submit", "-c", "local", "driver.py", cwd=tmp_path, timeout=120,
                      env={"AMLEXEC_PROJECT": str(project), "PATH": f"{BIN}{os.pathsep}{SYSTEM_PATH}"})
     assert result.code == 0, result.err
-    (outer_id, outer_script, _, outer_status), (inner_id, inner_script, inner_args, inner_status) = runs(project)
+    (outer_id, outer_script, _, outer_status), (inner_id, inner_script, inner_args, inner_status) = recorded(project)
     assert (outer_script, outer_status, inner_script, inner_args, inner_status) == (
         "driver.py", "Completed", "inner.py", '["x"]', "Completed")
     assert f"outer {outer_id} project var: None\n" in result.out
@@ -68,7 +60,7 @@ def test_the_variables_a_local_run_sees(project: Path):
                      env={"AMLEXEC_PROJECT": str(project), "HOME": str(project.parent), "PYTHONPATH": "/mine"})
     assert result.code == 0, result.err
     seen = json.loads(result.out.splitlines()[1])
-    (run_id, *_), = runs(project)
+    (run_id, *_), = recorded(project)
     work = project / ".amlexec" / "work" / run_id
     assert seen == {
         "AMLEXEC_PROJECT": None, "AMLEXEC_PROJECT_NAME": "proj",
@@ -110,7 +102,7 @@ def test_a_detached_local_submit_names_its_python_at_once(project: Path):
     result = amlexec("experiment", "submit", "-c", "local", "-a", "train.py", cwd=project, env=NO_ENV)
     assert result.code == 0, result.err
     assert result.err.splitlines()[0].startswith(f"python: Python {OWN_VERSION} at {OWN_PYTHON} (")
-    (run_id, *_), = runs(project)
+    (run_id, *_), = recorded(project)
     assert amlexec("history", "logs", "-r", run_id, "--follow", cwd=project, timeout=60).code == 0
 
 
@@ -174,7 +166,7 @@ def test_windows_style_script_paths_are_project_paths(project: Path):
     result = amlexec("experiment", "submit", "-c", "local", "code\\02_modeling\\x.py", "a\\b", cwd=project)
     assert result.code == 0, result.err
     assert result.out.splitlines()[1] == "ran ['a\\\\b']"  # arguments stay as written
-    assert [(script, args) for _, script, args, _ in runs(project)] == [("code/02_modeling/x.py", '["a\\\\b"]')]
+    assert [(script, args) for _, script, args, _ in recorded(project)] == [("code/02_modeling/x.py", '["a\\\\b"]')]
     missing = amlexec("experiment", "submit", "-c", "local", "code\\nope.py", cwd=project)
     assert (missing.code, missing.err.splitlines()[0]) == (
         66, f"amlexec: error: script 'code\\nope.py' does not exist in {project}")
