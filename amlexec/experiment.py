@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from . import snapshot as snapshots
-from .config.runconfig import FILE_PLACEHOLDER, RunConfig
-from .errors import AmlexecError, ExitCode, NotFoundError, RunUnreachableError, StorageError, UsageError
+from .config.runconfig import FILE_PLACEHOLDER
+from .errors import AmlexecError, ExitCode, RunUnreachableError, StorageError, UsageError
 from .history.store import HistoryStore, RunRecord, utc_now
-from .project import STATE_DIR, Project
+from .project import Project
 from .runlog import ControlLog, ingest_metrics, read_git_commit
+from .scriptpath import excluded_error, printable, resolve_script, run_argv
 from .targets.base import (
     CONTROL_LOG,
     Progress,
@@ -59,62 +60,6 @@ def open_store(project: Project) -> HistoryStore:
     return HistoryStore(project.state_dir)
 
 
-def resolve_script(project: Project, script: str) -> str:
-    """The script as a path relative to the project root; it must exist inside the project.
-
-    A Windows-style relative path (`code\\02_modeling\\x.py`, as Workbench samples write them) names the
-    same file with `/`, unless a file with the literal name exists.
-    """
-    for spelling in _spellings(script):
-        found = _find_script(project, spelling, shown=script)
-        if found is not None:
-            return found
-    raise NotFoundError(f"script '{printable(script)}' does not exist in {project.root}",
-                        hint="give the script's path relative to the project root")
-
-
-def _spellings(script: str) -> list[str]:
-    if "\\" in script and not Path(script).is_absolute():
-        return [script, script.replace("\\", "/")]
-    return [script]
-
-
-def _find_script(project: Project, script: str, *, shown: str) -> str | None:
-    given = Path(os.path.expanduser(script))
-    candidates = [given] if given.is_absolute() else [Path.cwd() / given, project.root / given]
-    for candidate in candidates:
-        if candidate.is_file():
-            try:
-                return candidate.resolve().relative_to(project.root).as_posix()
-            except ValueError as exc:
-                raise UsageError(
-                    f"script {printable(shown)} is outside the project {project.root}",
-                    hint="runs get a copy of the project folder, so the script must live inside it",
-                ) from exc
-    return None
-
-
-def script_argument(script: str) -> str:
-    """The script as it goes on a command line: `./-x.py`, never `-x.py`, which an interpreter (python,
-    spark-submit) would take for an option (`-cprint(1)` would run its own name as code)."""
-    return f"./{script}" if script.startswith("-") else script
-
-
-def run_argv(rc: RunConfig, script: str | None, args: tuple[str, ...]) -> list[str]:
-    """The run's argv, which every target puts after its interpreter: ArgumentVector with `$file` replaced
-    by the script (as `script_argument` spells it), then the command line's arguments."""
-    return rc.argv_for(script_argument(script) if script is not None else None, args)
-
-
-def printable(text: str) -> str:
-    """A file name or argument as text that can be stored and printed: bytes that are not UTF-8 (kept by
-    Python as surrogates) become `\\xNN`. The run itself gets the real bytes."""
-    try:
-        return os.fsencode(text).decode("utf-8", "backslashreplace")
-    except UnicodeEncodeError:  # a surrogate that no file name decodes to
-        return text.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
 def run_context_env(project: Project, run_id: str, *, target: str, runconfig: str) -> dict[str, str]:
     """Variables every run sees, on every target."""
     return {
@@ -138,7 +83,7 @@ def submit(project: Project, req: SubmitRequest, *, sink: Sink, progress: Progre
     argv = run_argv(rc, script, req.args)
     snap = snapshots.collect(project.root)
     if script is not None and script not in {f.path for f in snap.files}:
-        raise _excluded(project, script)
+        raise excluded_error(script)
     refuse_lock_options(target, compute, req.options)
     check = getattr(target, "check", None)
     if check is not None:
@@ -186,14 +131,6 @@ def submit(project: Project, req: SubmitRequest, *, sink: Sink, progress: Progre
         _forget(store, run_id)
         return SubmitResult(run_id, None, final.exit_code if final.exit_code is not None else 1)
     return SubmitResult(run_id, final, _exit_code(final))
-
-
-def _excluded(project: Project, script: str) -> UsageError:
-    if script.split("/", 1)[0] == STATE_DIR:
-        return UsageError(f"{printable(script)} is inside amlexec's own folder {STATE_DIR}/, which runs never get",
-                          hint="give the path of the script in the project, relative to the project root")
-    return UsageError(f"{printable(script)} is excluded from the run snapshot by .amlignore/.gitignore",
-                      hint="remove the pattern that matches it from .amlignore")
 
 
 def _announce_python(target: Any, progress: Progress) -> None:

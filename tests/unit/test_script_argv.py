@@ -13,8 +13,8 @@ from amlexec.config.dependencies import parse_spark
 from amlexec.config.runconfig import parse_runconfig
 from amlexec.environment.spark import spark_submit_argv
 from amlexec.errors import NotFoundError
-from amlexec.experiment import printable, resolve_script, run_argv, script_argument
 from amlexec.project import Project, history_owner
+from amlexec.scriptpath import printable, resolve_script, run_argv, script_argument
 from amlexec.targets.base import RunSpec, python_line, target_for
 from amlexec.targets.container import plan_container
 from amlexec.targets.local import choose_interpreter, python_version
