@@ -99,3 +99,12 @@ def test_a_script_name_that_is_not_utf8_runs_and_prints(project: Path):
     json.loads(listed.out)
     table = amlexec("history", "list", cwd=project)
     assert table.code == 0 and "tr\\xffain.py" in table.out
+
+
+def test_a_bad_offline_setting_records_nothing_and_needs_no_engine(project: Path, tmp_path: Path):
+    result = amlexec("experiment", "submit", "-c", "docker", "train.py", cwd=project,
+                     env={"AMLEXEC_OFFLINE": "maybe", "DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"})
+    assert (result.code, result.out) == (2, "")
+    assert result.err.splitlines() == ["amlexec: error: AMLEXEC_OFFLINE='maybe' is not a yes/no value",
+                                       "hint: use AMLEXEC_OFFLINE=1 or 0"]
+    assert recorded(project) == []
