@@ -79,6 +79,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         # `amlexec history list | head`: the reader left; say nothing more
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:  # `> /dev/full`, a vanished folder: an I/O failure (74), not a bug
+        from ..errors import StorageError
+
+        where = f" {exc.filename}" if exc.filename else " standard output"
+        return report(StorageError(f"cannot write{where}: {exc.strerror or exc}",
+                                   hint="check where the output goes: a full disk, a read-only folder"), argv=args)
     except Exception as exc:
         if debug:
             raise
