@@ -76,12 +76,14 @@ class MetricsRead:
 def metric_problem(entry: Any) -> str | None:
     """Why a decoded metrics line is not a metric, or None when it is one."""
     if not isinstance(entry, dict):
-        return f"it is a JSON {_kind(entry)}, not an object"
+        return f"it is {_kind(entry)}, not an object"
     if "name" not in entry or "value" not in entry:
         return "it has no 'name' or no 'value'"
     name = entry["name"]
-    if not isinstance(name, str) or not name:
-        return f"'name' is {_kind(name)}, not a non-empty string"
+    if not isinstance(name, str):
+        return f"'name' is {_kind(name)}, not a string"
+    if not name:
+        return "'name' is empty"
     if len(name) > MAX_METRIC_NAME_CHARS:
         return f"'name' is {len(name)} characters long, over {MAX_METRIC_NAME_CHARS}"
     if not _plain_value(entry["value"]):

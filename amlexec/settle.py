@@ -30,6 +30,7 @@ class Settled:
 
     record: RunRecord
     failure: str | None = None
+    saved: bool = True  # False: the database refused the final record; the next command writes it
 
 
 @dataclass
@@ -134,7 +135,7 @@ def _record(store: HistoryStore, run_id: str, steps: _Steps, *, status: str, exi
                 {"status": status, "exit_code": exit_code, "error": error, "end_time_utc": unsaved.end_time_utc}))
         steps.progress(f"warning: run {run_id} could not be recorded as {status}: {exc.message}; the next "
                        "amlexec command in this project records it once the database can be written")
-        return Settled(unsaved, failure or exc.message)
+        return Settled(unsaved, failure or exc.message, saved=False)
     moved = store.database_problem()
     if moved is not None and store.state_dir.parent.is_dir():
         record = _record_again(store, record, moved, steps.progress)

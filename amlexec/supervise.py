@@ -125,8 +125,10 @@ def _settle_supervised(store: HistoryStore, spec: RunSpec, run: _Supervised, say
         settled = finalize(store, spec.run_id, handle, status=run.status, exit_code=run.code, error=run.error,
                            progress=say)
         if settled.failure is not None and run.failure is None:
-            run.failure = StorageError(settled.failure, hint="the run is recorded as Failed with this reason: "
-                                       f"amlexec history info -r {spec.run_id}")
+            hint = (f"the run is recorded as {settled.record.status}: amlexec history info -r {spec.run_id}"
+                    if settled.saved else "make room on the disk, or make .amlexec/history.db writable again; "
+                    "the next amlexec command (e.g. amlexec history list) then records the run")
+            run.failure = StorageError(settled.failure, hint=hint)
         if handle is not None:
             try:
                 handle.cleanup()

@@ -66,6 +66,20 @@ def amlexec(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: f
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
+def start(*args: str, cwd: Path, env: dict[str, str] | None = None, stdout: Any = subprocess.PIPE,
+          **popen: Any) -> subprocess.Popen[str]:
+    """Start amlexec in the background (to signal or kill it); end it with `finish`, which guards it."""
+    return subprocess.Popen([AMLEXEC, *args], cwd=cwd, env=env_for(env), stdout=stdout, stderr=subprocess.PIPE,
+                            text=True, **popen)
+
+
+def finish(proc: subprocess.Popen[str], *, timeout: float = 60, allow_internal: bool = False) -> Result:
+    out, err = proc.communicate(timeout=timeout)
+    if not allow_internal:
+        guard(proc.returncode, err, args=[str(a) for a in proc.args[1:]])  # type: ignore[index]
+    return Result(proc.returncode, out or "", err)
+
+
 def write(root: Path, rel: str, text: str) -> Path:
     path = root / rel
     path.parent.mkdir(parents=True, exist_ok=True)
