@@ -82,9 +82,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:  # `> /dev/full`, a vanished folder: an I/O failure (74), not a bug
         from ..errors import StorageError
 
-        where = f" {exc.filename}" if exc.filename else " standard output"
-        return report(StorageError(f"cannot write{where}: {exc.strerror or exc}",
-                                   hint="check where the output goes: a full disk, a read-only folder"), argv=args)
+        message = (f"reading or writing {exc.filename} failed: {exc.strerror or exc}" if exc.filename
+                   else f"cannot write standard output: {exc.strerror or exc}")
+        return report(StorageError(message, hint="check the disk and the folder: full, read-only, or gone"),
+                      argv=args)
     except Exception as exc:
         if debug:
             raise

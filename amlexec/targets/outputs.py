@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from ..fsutil import copy_tree
@@ -16,4 +17,10 @@ def collect_outputs(src: Path, dest: Path, *, max_file_bytes: int = MAX_OUTPUT_F
     file or a folder, dangling or not), a FIFO, a socket or a device is left out with a warning naming it,
     so nothing outside the run is ever read into history.
     """
-    return copy_tree(src, dest, shown="outputs", verb="kept", move=True, max_file_bytes=max_file_bytes).warnings
+    warnings = []
+    if dest.is_symlink():  # history's own folder: a link there was planted (a local script can reach it)
+        warnings.append(f"{dest} was a symbolic link (to {os.readlink(dest)}); it was removed, nothing was "
+                        "written through it")
+        dest.unlink()
+    copied = copy_tree(src, dest, shown="outputs", verb="kept", move=True, max_file_bytes=max_file_bytes)
+    return warnings + copied.warnings

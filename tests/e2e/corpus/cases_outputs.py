@@ -107,11 +107,31 @@ def a_file(project: Path) -> Vars:
     return {"run": submitted(project, MODEL)}
 
 
+PLANT = """import os
+run = os.path.dirname(os.environ["AMLEXEC_METRICS_FILE"])
+victim = os.path.abspath("../../../../victim")  # beside the project
+os.makedirs(victim, exist_ok=True)
+os.symlink(victim, os.path.join(run, "outputs"))
+os.makedirs("outputs", exist_ok=True)
+open("outputs/evil", "w").write("x")
+"""
+
+
+def victim_untouched(project: Path, values: Vars, result: Result) -> None:
+    outputs = project / ".amlexec" / "runs" / values["run"] / "outputs"
+    assert not outputs.is_symlink() and files_under(outputs) == ["evil"]
+    assert not list((project.parent / "victim").iterdir())
+
+
 DOWNLOAD = ("history", "download", "-r", "{run}", "-d")
 CASES = [
     script_case("links, FIFOs and sockets in a local run's outputs", LINKS, code=0,
                 first_err="warning: outputs/dangling is a dangling symbolic link (to /nope); it was not kept",
                 after=kept_only_regular_files),
+    script_case("a run plants a link as its outputs folder in history", PLANT, code=0,
+                first_err="warning: {project}/.amlexec/runs/{run}/outputs was a symbolic link (to "
+                "{parent}/victim); it was removed, nothing was written through it",
+                after=victim_untouched),
     Case("download skips a link in history's outputs", (*DOWNLOAD, "dl"), code=0, before=planted_link,
          first_err="warning: outputs/passwd is a symbolic link to a file (/etc/passwd); it was not copied",
          after=lambda p, v, r: downloaded_regular_only(p)),

@@ -25,7 +25,7 @@ Vars = dict[str, str]
 
 @dataclass(frozen=True)
 class Case:
-    """One corpus case. `{project}`, `{run}` (and whatever `before` returns) are filled into args and text."""
+    """One corpus case. `{project}`, `{parent}`, `{run}` and whatever `before` returns fill args and text."""
 
     name: str
     args: tuple[str, ...]
@@ -50,7 +50,7 @@ def load_cases() -> list[Case]:
 def run_case(case: Case, project: Path) -> tuple[Result, Vars]:
     for rel, text in case.files.items():
         write(project, rel, text)
-    values: Vars = {"project": str(project)}
+    values: Vars = {"project": str(project), "parent": str(project.parent)}
     if case.before is not None:
         values.update(case.before(project))
     result = amlexec(*(fill(a, values) for a in case.args), cwd=project, timeout=120)
