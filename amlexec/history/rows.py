@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import datetime
@@ -63,6 +64,9 @@ def to_row(record: RunRecord) -> dict[str, Any]:
     return row
 
 
+_TIME_SHAPE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")  # how amlexec writes times (utc_now)
+
+
 def from_row(row: tuple[Any, ...], warn: Warn = notice) -> RunRecord:
     """A record from its row; a damaged column reads as empty, with a warning naming the run and column."""
     values = dict(zip(COLUMNS, row, strict=True))
@@ -70,15 +74,18 @@ def from_row(row: tuple[Any, ...], warn: Warn = notice) -> RunRecord:
     for name in JSON_COLUMNS:
         values[name] = _json_column(run_id, name, values[name], warn)
     for name in ("start_time_utc", "end_time_utc"):
-        if values[name] is not None and not _is_time(values[name]):
-            warn(f"run {run_id}: column '{name}' holds {values[name]!r}, not a time; it is shown empty")
+        value = values[name]
+        if value is not None and not (isinstance(value, str) and _TIME_SHAPE.fullmatch(value)) and not _is_time(value):
+            warn(f"run {run_id}: column '{name}' holds {value!r}, not a time; it is shown empty")
             values[name] = None
     for name in ("run_number", "exit_code"):
-        if values[name] is not None and (isinstance(values[name], bool) or not isinstance(values[name], int)):
-            warn(f"run {run_id}: column '{name}' holds {values[name]!r}, not a number; it is shown empty")
+        value = values[name]
+        if value is not None and type(value) is not int:
+            warn(f"run {run_id}: column '{name}' holds {value!r}, not a number; it is shown empty")
             values[name] = 0 if name == "run_number" else None
     for name in ("project", "status", "created_utc"):
-        values[name] = "" if values[name] is None else str(values[name])
+        if type(values[name]) is not str:
+            values[name] = "" if values[name] is None else str(values[name])
     values["cancel_requested"] = bool(values["cancel_requested"])
     return RunRecord(**values)
 
@@ -87,16 +94,20 @@ def _json_column(run_id: str, name: str, text: Any, warn: Warn) -> Any:
     kind = list if name == "arguments" else dict
     if text is None or text == "":
         return kind()
+    if text == ("[]" if kind is list else "{}"):  # the common case, without a parse
+        return kind()
     try:
         value = json.loads(text)
     except (TypeError, ValueError):
         warn(f"run {run_id}: column '{name}' holds invalid JSON; it is shown empty")
         return kind()
-    if not isinstance(value, kind):
-        warn(f"run {run_id}: column '{name}' holds a JSON {type(value).__name__}, not a {kind.__name__}; "
-             "it is shown empty")
-        return kind()
-    return value
+    return value if isinstance(value, kind) else _wrong(run_id, name, value, kind, warn)
+
+
+def _wrong(run_id: str, name: str, value: Any, kind: type, warn: Warn) -> Any:
+    warn(f"run {run_id}: column '{name}' holds a JSON {type(value).__name__}, not a {kind.__name__}; "
+         "it is shown empty")
+    return kind()
 
 
 def _is_time(value: Any) -> bool:
