@@ -162,13 +162,17 @@ def cancel(run: RunIdOpt, output: OutputOpt = OutputFormat.table, query: QueryOp
 
 @app.command("return")
 def return_outputs(run: RunIdOpt) -> None:
-    """Copy a run's outputs/ into the project's outputs/ folder."""
-    from ..runs import copy_outputs, get_run
+    """Copy a run's outputs/ into the project's outputs/ folder. Nothing is written through a symbolic link."""
+    from ..runs import copy_outputs, get_run, project_outputs
 
     project = project_here()
     store, record = get_run(project, run)
-    count = copy_outputs(store, record, project.root / "outputs")
-    progress(f"copied {count} file(s) from run {run} into {project.root / 'outputs'}")
+    dest = project_outputs(project)
+    copied = copy_outputs(store, record, dest)
+    for warning in copied.warnings:
+        progress(f"warning: {warning}")
+    extra = " (the run has no outputs)" if copied.files == 0 and not copied.warnings else ""
+    progress(f"copied {copied.files} file(s) from run {run} into {dest}{extra}")
 
 
 @app.command("prepare")

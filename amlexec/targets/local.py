@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 from ..config.compute import ComputeTarget
 from ..config.runconfig import RunConfig
-from ..errors import NotFoundError
+from ..errors import NotFoundError, StorageError
 from ..project import Project
 from ..runtime import runtime_dir
 from ..transport import process
@@ -182,8 +182,14 @@ class LocalRun:
 
     def stream(self, sink: Sink) -> None:
         assert self.proc is not None, "only the amlexec process that started a local run can stream it"
-        with open(self.run_dir / DRIVER_LOG, "ab") as log:
-            process.pump(self.proc, sink, log)
+        path = self.run_dir / DRIVER_LOG
+        try:
+            with open(path, "ab") as log:
+                process.pump(self.proc, sink, log)
+        except OSError as exc:  # a full disk, or the run's folder removed: the run cannot be recorded
+            raise StorageError(f"cannot write the run's driver log {path}: {exc.strerror or exc}",
+                               hint="free space on that disk (or restore the folder) and submit again"
+                               ) from exc
 
     def wait(self) -> int:
         assert self.proc is not None
@@ -207,6 +213,13 @@ class LocalRun:
         process.kill_group(self.pid, reap=reap)
         if self.proc is not None:
             self.proc.wait()
+
+    def kill(self) -> None:
+        """SIGKILL the run's whole process group at once (a second Ctrl-C during a cancel)."""
+        if self.proc is None and not process.is_alive({"pid": self.pid, "start": self.start}):
+            return  # never signal a recycled pid
+        reap = (lambda: self.proc.poll() is not None) if self.proc is not None else None
+        process.kill_now(self.pid, reap=reap)
 
     def collect(self, run_dir: Path) -> list[str]:
         return collect_outputs(self.workdir / "outputs", run_dir / "outputs")
