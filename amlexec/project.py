@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,15 +19,36 @@ if TYPE_CHECKING:
 
 CONFIG_DIR = "aml_config"
 STATE_DIR = ".amlexec"
+WORK_DIR = "work"  # <project>/.amlexec/work/<run id>/: a run's private copy of the project (experiment.submit)
+
+
+def history_owner(root: Path) -> Path:
+    """The project whose run history a project folder records into: itself, or, for a run's private copy
+    of a project (`<project>/.amlexec/work/<run id>/`), the project it was copied from.
+
+    A script that submits runs itself (Workbench's driver scripts, `az ml experiment submit` in a loop)
+    works in that copy: its scripts and config files are the copy's, but its runs belong in the history
+    the user looks at, not in a folder that is thrown away when the outer run ends.
+    """
+    work = root.parent
+    state = work.parent
+    if work.name == WORK_DIR and state.name == STATE_DIR and (state.parent / CONFIG_DIR).is_dir():
+        return state.parent
+    return root
 
 
 @dataclass(frozen=True)
 class Project:
     root: Path
 
+    @cached_property
+    def history_root(self) -> Path:
+        """The project folder that holds this project's run history (see `history_owner`)."""
+        return history_owner(self.root)
+
     @property
     def name(self) -> str:
-        return self.root.name
+        return self.history_root.name
 
     @property
     def config_dir(self) -> Path:
@@ -35,7 +57,7 @@ class Project:
     @property
     def state_dir(self) -> Path:
         """amlexec's own folder inside the project (run history); never part of a snapshot."""
-        return self.root / STATE_DIR
+        return self.history_root / STATE_DIR
 
     def display(self, path: Path) -> str:
         """A path as the user would type it: relative to the project root when inside it."""
@@ -101,6 +123,12 @@ class Project:
         path = self.resolve_file(override or rc.spark_dependencies_file)
         self._require(path, rc, "SparkDependenciesFile", override)
         return load_spark(path, display=self.display(path))
+
+    def require_overrides(self, rc: RunConfig, conda_file: str | None, spark_file: str | None) -> None:
+        """`-d`/`-s` files must exist on every target, also where the target would not read them."""
+        for override, key in ((conda_file, "CondaDependenciesFile"), (spark_file, "SparkDependenciesFile")):
+            if override:
+                self._require(self.resolve_file(override), rc, key, override)
 
     def _require(self, path: Path, rc: RunConfig, key: str, override: str | None) -> None:
         if path.is_file():

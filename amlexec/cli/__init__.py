@@ -57,6 +57,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         # `amlexec history list | head`: the reader left; say nothing more
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:  # `> /dev/full`, a vanished folder: an I/O failure (74), not a bug
+        from ..errors import StorageError
+
+        message = (f"reading or writing {exc.filename} failed: {exc.strerror or exc}" if exc.filename
+                   else f"cannot write standard output: {exc.strerror or exc}")
+        return report(StorageError(message, hint="check the disk and the folder: full, read-only, or gone"))
     except Exception as exc:
         if debug:
             raise

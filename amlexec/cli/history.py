@@ -135,11 +135,19 @@ def compare(run_ids: Annotated[list[str], typer.Argument(help="Two or more run i
 
 @app.command("download")
 def download(run: RunIdOpt,
-             directory: Annotated[Path, typer.Option("--directory", "-d", help="Folder to copy outputs into.")]
+             directory: Annotated[str, typer.Option("--directory", "-d", help="Folder to copy outputs into "
+                                                    "(made if missing).")]
              ) -> None:
-    """Copy a run's outputs/ files into a folder."""
+    """Copy a run's outputs/ files into a folder. Nothing is written through a symbolic link there."""
     from ..runs import copy_outputs, get_run
 
+    if not directory.strip():
+        raise UsageError("--directory must name a folder, not be empty",
+                         hint="amlexec history download -r RUN_ID -d FOLDER (use -d . for this folder)")
+    dest = Path(directory)
     store, record = get_run(project_here(), run)
-    count = copy_outputs(store, record, directory)
-    progress(f"copied {count} file(s) into {directory}")
+    copied = copy_outputs(store, record, dest)
+    for warning in copied.warnings:
+        progress(f"warning: {warning}")
+    extra = " (the run has no outputs)" if copied.files == 0 and not copied.warnings else ""
+    progress(f"copied {copied.files} file(s) into {dest}{extra}")

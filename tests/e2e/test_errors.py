@@ -119,5 +119,5 @@ def test_cancel_of_a_finished_run(project):
 
 
 def test_debug_shows_the_traceback(project):
-    result = amlexec("--debug", "history", "info", "-r", "nope", cwd=project)
+    result = amlexec("--debug", "history", "info", "-r", "nope", cwd=project, allow_internal=True)
     assert result.code == 66 and "Traceback" in result.err
