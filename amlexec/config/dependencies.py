@@ -77,7 +77,7 @@ def spec_name(spec: str) -> str:
 
 
 def parse_conda(text: str, *, display: str, path: Path | None = None) -> CondaDependencies:
-    raw = parse_mapping(text, display)
+    raw = parse_mapping(text, display, text_keys=schema.text_keys(CondaDependencies))
     deps = schema.build(CondaDependencies, raw, display=display, text=text, fixed={"path": path})
     conda: list[str] = []
     pip: list[str] = []
@@ -141,7 +141,7 @@ class SparkDependencies:
 
 
 def parse_spark(text: str, *, display: str, path: Path | None = None) -> SparkDependencies:
-    raw = parse_mapping(text, display)
+    raw = parse_mapping(text, display, text_keys=schema.text_keys(SparkDependencies))
     deps = schema.build(SparkDependencies, raw, display=display, text=text, fixed={"path": path})
     conf_raw = deps.configuration or {}  # all entries commented out leaves a null mapping
     if not isinstance(conf_raw, dict):
