@@ -150,7 +150,8 @@ def _ssh_values(req: AttachRequest, notes: list[str], stored: list[str]) -> dict
     if key_file:
         path = Path(os.path.expanduser(key_file)).resolve()
         if not path.is_file():
-            raise NotFoundError(f"private key file {key_file} does not exist")
+            raise NotFoundError(f"private key file {key_file} does not exist",
+                                hint="pass the path of an existing key file, or -k for amlexec's own key")
         values["private_key_file"] = str(path)
         if req.private_key_passphrase:
             reference = credentials.make_reference(req.name, username)
@@ -158,7 +159,8 @@ def _ssh_values(req: AttachRequest, notes: list[str], stored: list[str]) -> dict
             credentials.store_secret(reference, req.private_key_passphrase)
             values["private_key_passphrase"] = reference
     elif req.private_key_passphrase:
-        raise UsageError("--private-key-passphrase needs --private-key-file")
+        raise UsageError("--private-key-passphrase needs --private-key-file",
+                         hint="add --private-key-file KEY, or drop --private-key-passphrase")
     return values
 
 

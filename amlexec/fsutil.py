@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import os
 import stat
@@ -87,9 +88,20 @@ def atomic_write(path: Path, data: str | bytes, *, mode: int | None = None) -> N
         raise _write_error(path, exc) from exc
 
 
+_WRITE_HINTS = {
+    errno.EISDIR: "a folder has that name: remove or rename it",
+    errno.ENOSPC: "free some space on that disk",
+    errno.EDQUOT: "free some space (your disk quota is used up)",
+    errno.EROFS: "that file system is mounted read-only",
+    errno.EACCES: "check the folder's permissions",
+    errno.EPERM: "check the folder's permissions (and that the file is not immutable)",
+}
+
+
 def _write_error(path: Path, exc: OSError) -> StorageError:
     # The message names the file the user asked for, never the temp file beside it.
-    return StorageError(f"cannot write {path}: {exc.strerror or exc}", hint=_WRITE_HINT)
+    return StorageError(f"cannot write {path}: {exc.strerror or exc}",
+                        hint=_WRITE_HINTS.get(exc.errno or 0, _WRITE_HINT))
 
 
 def atomic_write_many(files: Mapping[Path, str | bytes]) -> None:

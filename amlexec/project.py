@@ -47,6 +47,9 @@ class Project:
             return str(path.resolve().relative_to(self.root))
         except ValueError:
             return str(path)
+        except (RuntimeError, OSError):  # a symlink loop cannot be resolved; its own name is what to show
+            absolute = Path(os.path.abspath(path))
+            return str(absolute.relative_to(self.root)) if absolute.is_relative_to(self.root) else str(path)
 
     def compute_path(self, name: str) -> Path:
         return self.config_dir / f"{name}.compute"

@@ -69,12 +69,17 @@ def exec_size(argv: Sequence[str], env: Mapping[str, str]) -> int:
     return strings + _POINTER * (len(argv) + len(env) + 2)
 
 
+# Linux caps the room for argv and environment at 3/4 of _STK_LIM (8 MiB) whatever the stack limit, so an
+# unlimited stack (where sysconf reports a huge ARG_MAX) still cannot take more.
+_LINUX_CAP = 6 * 1024 * 1024
+
+
 def arg_max() -> int:
     try:
         value = os.sysconf("SC_ARG_MAX")
     except (ValueError, OSError, AttributeError):  # not a POSIX system: the historical minimum
         return 131072
-    return value if value > 0 else 131072
+    return min(value, _LINUX_CAP) if value > 0 else 131072
 
 
 def check_exec_limits(argv: Sequence[str], env: Mapping[str, str], *, display: str) -> None:

@@ -64,10 +64,11 @@ def read_config_text(path: Path, display: str) -> str:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         raise_problem(display, _os_problem(path, exc))
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise_problem(display, f"is {kind_of(mode)}, not a file")
     with os.fdopen(fd, "rb") as fh:
-        st = os.fstat(fh.fileno())
-        if not stat.S_ISREG(st.st_mode):
-            raise_problem(display, f"is {kind_of(st.st_mode)}, not a file")
         try:
             data = fh.read()
         except OSError as exc:

@@ -145,8 +145,9 @@ def _refuse_duplicates(loader: Any, node: Any, where: str) -> None:
     for key_node, _ in node.value:
         if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _MERGE:
             continue  # `<<:` merges may be overridden by explicit keys; complex keys are left to the schema
-        # Compared as built: `1` and `01`, or `true` and `yes`, would land on one dict key too.
-        key = loader.construct_object(key_node)
+        # Compared as built: `1` and `01`, or `true` and `yes`, would land on one dict key too. A text key's
+        # node already holds its text, and building each of 60,000 keys twice would be felt.
+        key = key_node.value if key_node.tag == _STR else loader.construct_object(key_node)
         line = key_node.start_mark.line + 1
         try:
             first = lines.get(key)

@@ -35,7 +35,8 @@ def _env_float(name: str, default: float) -> float:
     try:
         return float(os.environ.get(name) or default)
     except ValueError:
-        raise UsageError(f"{name}={os.environ[name]!r} is not a number") from None
+        raise UsageError(f"{name}={os.environ[name]!r} is not a number",
+                         hint=f"set {name} to a number of seconds, or unset it") from None
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,8 @@ def _load_key(settings: SshSettings) -> Any:
         return None
     path = Path(os.path.expanduser(settings.key_file))
     if not path.is_file():
-        raise NotFoundError(f"private key file {path} (privateKeyFile in {settings.source}) does not exist")
+        raise NotFoundError(f"private key file {path} (privateKeyFile in {settings.source}) does not exist",
+                            hint="restore the key file, or attach the target again with another key")
     passphrase = _secret(settings.passphrase, "private key passphrase", settings)
     try:
         # Positional: the keyword was renamed (passphrase -> password) in paramiko 5. cryptography,
@@ -285,7 +287,8 @@ def _pump(chan: Any, sink: LineSink, *, deadline: float | None, lines: bool, wha
         if chan.eof_received or chan.closed:
             break
         if deadline is not None and time.monotonic() > deadline:
-            raise UnavailableError(f"{what} did not finish in time")
+            raise UnavailableError(f"{what} did not finish in time",
+                                   hint="check the host's load and network; rerun the command")
         # The channel's pipe is set while data is buffered and on EOF, so this sleeps only when idle.
         select.select([chan], [], [], 0.5)
     for name, rest in pending.items():
