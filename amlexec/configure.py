@@ -200,13 +200,20 @@ def secure(project: Project, name: str) -> bool:
     """Move a clear-text password out of `<name>.compute` into the credentials store."""
     compute = project.load_compute(name)
     changes: dict[str, str] = {}
-    for key, value in (("password", compute.password), ("privateKeyPassphrase", compute.private_key_passphrase)):
-        if value and not value.startswith(credentials.SECRET_PREFIX):
-            reference = credentials.make_reference(name, compute.username)
-            credentials.store_secret(reference, value)
-            changes[key] = reference
-    if changes and compute.path is not None:
-        update_yaml_file(compute.path, changes)
+    try:
+        for key, value in (("password", compute.password),
+                           ("privateKeyPassphrase", compute.private_key_passphrase)):
+            if value and not value.startswith(credentials.SECRET_PREFIX):
+                reference = credentials.make_reference(name, compute.username)
+                changes[key] = reference
+                credentials.store_secret(reference, value)
+        if changes and compute.path is not None:
+            update_yaml_file(compute.path, changes)
+    except BaseException:
+        for reference in changes.values():  # the file still holds the clear text: no reference points here
+            with contextlib.suppress(AmlexecError, OSError):
+                credentials.delete_secret(reference)
+        raise
     return bool(changes)
 
 

@@ -184,3 +184,22 @@ def test_w_warns_and_the_password_is_masked_in_ps_during_the_attempt(project, is
     assert b"hunter2-secret" not in shown and b"-w\0**************\0" in shown
     assert proc.returncode == 69 and err.startswith(f"amlexec: error: no SSH answer from 127.0.0.1:{port} within 3 s")
     nothing_attached(project, isolated_home)
+
+
+def test_secure_on_a_read_only_project_leaves_no_secret(tmp_path, isolated_home):
+    root = tmp_path / "ro"
+    root.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(root)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        assert amlexec("init", str(root / "p"), cwd=tmp_path).code == 0
+        (root / "p" / "aml_config" / "old.compute").write_text("type: remote\naddress: h\nusername: u\npassword: pw\n")
+        subprocess.run(["mount", "-o", "remount,ro", str(root)], check=True)
+        result = amlexec("computetarget", "secure", "old", cwd=root / "p")
+    finally:
+        subprocess.run(["umount", str(root)], check=True)
+    assert result.code == 74, result.err
+    errors = [line for line in result.err.splitlines() if not line.startswith("amlexec: warning:")]
+    assert errors == [f"amlexec: error: cannot write {root / 'p' / 'aml_config' / 'old.compute'}: Read-only file system",
+                      "hint: that file system is mounted read-only"]
+    assert secrets(isolated_home) == {}
