@@ -200,6 +200,7 @@ def test_secure_on_a_read_only_project_leaves_no_secret(tmp_path, isolated_home)
         subprocess.run(["umount", str(root)], check=True)
     assert result.code == 74, result.err
     errors = [line for line in result.err.splitlines() if not line.startswith("amlexec: warning:")]
-    assert errors == [f"amlexec: error: cannot write {root / 'p' / 'aml_config' / 'old.compute'}: Read-only file system",
+    compute = root / "p" / "aml_config" / "old.compute"
+    assert errors == [f"amlexec: error: cannot write {compute}: Read-only file system",
                       "hint: that file system is mounted read-only"]
     assert secrets(isolated_home) == {}
