@@ -17,11 +17,21 @@ from typing import Any
 
 from . import snapshot as snapshots
 from .config.runconfig import FILE_PLACEHOLDER
-from .errors import AmlexecError, ExitCode, NotFoundError, RunUnreachableError, StorageError, UsageError
+from .errors import AmlexecError, ExitCode, RunUnreachableError, StorageError, UsageError
 from .history.store import HistoryStore, RunRecord, utc_now
 from .project import Project
 from .runlog import ControlLog, ingest_metrics, read_git_commit
-from .targets.base import CONTROL_LOG, Progress, RunHandle, RunSpec, Sink, refuse_lock_options, target_for
+from .scriptpath import excluded_error, printable, resolve_script, run_argv
+from .targets.base import (
+    CONTROL_LOG,
+    Progress,
+    RunHandle,
+    RunSpec,
+    Sink,
+    python_line,
+    refuse_lock_options,
+    target_for,
+)
 from .transport import process
 
 SUBMIT_FILE = "submit.json"
@@ -50,23 +60,6 @@ def open_store(project: Project) -> HistoryStore:
     return HistoryStore(project.state_dir)
 
 
-def resolve_script(project: Project, script: str) -> str:
-    """The script as a path relative to the project root; it must exist inside the project."""
-    given = Path(os.path.expanduser(script))
-    candidates = [given] if given.is_absolute() else [Path.cwd() / given, project.root / given]
-    for candidate in candidates:
-        if candidate.is_file():
-            try:
-                return candidate.resolve().relative_to(project.root).as_posix()
-            except ValueError as exc:
-                raise UsageError(
-                    f"script {script} is outside the project {project.root}",
-                    hint="runs get a copy of the project folder, so the script must live inside it",
-                ) from exc
-    raise NotFoundError(f"script '{script}' does not exist in {project.root}",
-                        hint="give the script's path relative to the project root")
-
-
 def run_context_env(project: Project, run_id: str, *, target: str, runconfig: str) -> dict[str, str]:
     """Variables every run sees, on every target."""
     return {
@@ -87,11 +80,10 @@ def submit(project: Project, req: SubmitRequest, *, sink: Sink, progress: Progre
     script = resolve_script(project, req.script) if req.script else None
     if script is None and FILE_PLACEHOLDER in rc.argument_vector:
         raise UsageError("no script given", hint=f"amlexec experiment submit -c {rc.name} SCRIPT [ARGS...]")
-    argv = rc.argv_for(script, req.args)
+    argv = run_argv(rc, script, req.args)
     snap = snapshots.collect(project.root)
     if script is not None and script not in {f.path for f in snap.files}:
-        raise UsageError(f"{script} is excluded from the run snapshot by .amlignore/.gitignore",
-                         hint="remove the pattern that matches it from .amlignore")
+        raise excluded_error(script)
     refuse_lock_options(target, compute, req.options)
     project.check_before_run(rc, compute, argv=argv, env=rc.env, conda_file=req.conda_file,
                              spark_file=req.spark_file)
@@ -104,7 +96,8 @@ def submit(project: Project, req: SubmitRequest, *, sink: Sink, progress: Progre
 
     store = open_store(project)
     record = store.create_run(
-        project=project.name, status="Starting", script_name=script, arguments=list(req.args),
+        project=project.name, status="Starting", script_name=printable(script) if script is not None else None,
+        arguments=[printable(a) for a in req.args],
         runconfig=rc.name, target=compute.name, target_type=compute.type, user_id=_user(),
         description=rc.description,
         properties={"CommitId": read_git_commit(project.root), "snapshot_files": len(snap.files),
@@ -113,6 +106,8 @@ def submit(project: Project, req: SubmitRequest, *, sink: Sink, progress: Progre
     )
     run_id = record.run_id
     announce(f"RunId: {run_id}")
+    if req.detach:  # an attached run says it when its environment is ready (execute); a detached one now
+        _announce_python(target, progress)
     run_dir = store.run_dir(run_id)
     workdir = project.state_dir / "work" / run_id
     try:
@@ -138,6 +133,14 @@ def submit(project: Project, req: SubmitRequest, *, sink: Sink, progress: Progre
         _forget(store, run_id)
         return SubmitResult(run_id, None, final.exit_code if final.exit_code is not None else 1)
     return SubmitResult(run_id, final, _exit_code(final))
+
+
+def _announce_python(target: Any, progress: Progress) -> None:
+    """`python: ...` in the submit's header, for targets that know their interpreter without starting."""
+    facts = getattr(target, "python_facts", None)
+    line = python_line(facts()) if facts is not None else None
+    if line:
+        progress(line)
 
 
 def _exit_code(record: RunRecord) -> int:
@@ -185,6 +188,9 @@ def execute(store: HistoryStore, spec: RunSpec, target: Any, *, sink: Sink, prog
             if prepare is not None:
                 store.update(spec.run_id, status="Preparing")
                 facts = prepare(spec, progress)
+                line = python_line(facts or {})
+                if line:  # the submit's header says which interpreter runs the script
+                    progress(line)
                 if facts:  # what the run's environment is (e.g. which Python): kept in the run's properties
                     properties = {**store.get(spec.run_id).properties, **facts}
                     store.update(spec.run_id, properties=properties)

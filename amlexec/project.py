@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,15 +23,36 @@ if TYPE_CHECKING:
 
 CONFIG_DIR = "aml_config"
 STATE_DIR = ".amlexec"
+WORK_DIR = "work"  # <project>/.amlexec/work/<run id>/: a run's private copy of the project (experiment.submit)
+
+
+def history_owner(root: Path) -> Path:
+    """The project whose run history a project folder records into: itself, or, for a run's private copy
+    of a project (`<project>/.amlexec/work/<run id>/`), the project it was copied from.
+
+    A script that submits runs itself (Workbench's driver scripts, `az ml experiment submit` in a loop)
+    works in that copy: its scripts and config files are the copy's, but its runs belong in the history
+    the user looks at, not in a folder that is thrown away when the outer run ends.
+    """
+    work = root.parent
+    state = work.parent
+    if work.name == WORK_DIR and state.name == STATE_DIR and (state.parent / CONFIG_DIR).is_dir():
+        return state.parent
+    return root
 
 
 @dataclass(frozen=True)
 class Project:
     root: Path
 
+    @cached_property
+    def history_root(self) -> Path:
+        """The project folder that holds this project's run history (see `history_owner`)."""
+        return history_owner(self.root)
+
     @property
     def name(self) -> str:
-        return self.root.name
+        return self.history_root.name
 
     @property
     def config_dir(self) -> Path:
@@ -39,7 +61,7 @@ class Project:
     @property
     def state_dir(self) -> Path:
         """amlexec's own folder inside the project (run history); never part of a snapshot."""
-        return self.root / STATE_DIR
+        return self.history_root / STATE_DIR
 
     def display(self, path: Path) -> str:
         """A path as the user would type it: relative to the project root when inside it."""
@@ -145,14 +167,18 @@ class Project:
         self._require(path, rc, "SparkDependenciesFile", override)
         return load_spark(path, display=self.display(path))
 
+    def require_overrides(self, rc: RunConfig, conda_file: str | None, spark_file: str | None) -> None:
+        """`-d`/`-s` files must exist on every target, also where the target would not read them."""
+        for override, key in ((conda_file, "CondaDependenciesFile"), (spark_file, "SparkDependenciesFile")):
+            if override:
+                self._require(self.resolve_file(override), rc, key, override)
+
     def check_before_run(self, rc: RunConfig, compute: ComputeTarget, *, argv: Sequence[str],
                          env: Mapping[str, str], conda_file: str | None = None,
                          spark_file: str | None = None) -> None:
         """What would fail on any target, checked before a run is recorded so no Failed run is left behind:
         `-d`/`-s` files, amlexec's home, the credentials store, the shared folder, and exec limits."""
-        for override, key in ((conda_file, "CondaDependenciesFile"), (spark_file, "SparkDependenciesFile")):
-            if override:
-                self._require(self.resolve_file(override), rc, key, override)
+        self.require_overrides(rc, conda_file, spark_file)
         check_home_writable()
         if compute.password_is_reference or str(compute.private_key_passphrase or "").startswith(SECRET_PREFIX):
             from .credentials import check_store

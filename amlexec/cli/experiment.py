@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ..output import OutputFormat
 from .common import OutputOpt, QueryOpt, RunIdOpt, progress, project_here, show
+
+if TYPE_CHECKING:
+    from ..history.store import HistoryStore, RunRecord
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -106,12 +109,22 @@ def submit(
     result = do_submit(project, request, sink=_console_sink(json_mode), progress=progress, announce=announce)
     if result.record is None:
         raise typer.Exit(result.exit_code)
-    info = describe(open_store(project), result.record)
+    store = open_store(project)
+    info = describe(store, result.record)
     if output == OutputFormat.table and query is None:
         _summary(info, detached=detach or not result.record.is_final)
     else:
         show("experiment submit", info, output, query)
+    _failure_hints(store, result.record)
     raise typer.Exit(result.exit_code)
+
+
+def _failure_hints(store: HistoryStore, record: RunRecord) -> None:
+    """`hint:` lines on stderr after a failed run (a module the script could not import, and why)."""
+    from ..runhints import failure_hints
+
+    for line in failure_hints(record, store.run_dir(record.run_id)):
+        progress(f"hint: {line}")
 
 
 def _summary(info: dict, *, detached: bool) -> None:

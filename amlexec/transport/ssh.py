@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..config.compute import SECRET_PREFIX, ComputeTarget
-from ..errors import AuthError, NotFoundError, UnavailableError, UsageError
+from ..errors import AuthError, ConfigError, NotFoundError, UnavailableError, UsageError
 from . import hostkeys
 
 DEFAULT_CONNECT_TIMEOUT = 15.0
@@ -60,9 +60,9 @@ class SshSettings:
         name = host or compute.host
         user = username or compute.username
         if not name:
-            raise UsageError(f"{compute.file_name} has no address", hint="add `address: HOST[:PORT]` to it")
+            raise ConfigError(f"{compute.file_name} has no address", hint="add `address: HOST[:PORT]` to it")
         if not user:
-            raise UsageError(f"{compute.file_name} has no username", hint="add `username: USER` to it")
+            raise ConfigError(f"{compute.file_name} has no username", hint="add `username: USER` to it")
         return cls(host=name, port=port or compute.port, username=user, key_file=compute.private_key_file,
                    passphrase=compute.private_key_passphrase, password=compute.password,
                    source=compute.file_name,
@@ -113,6 +113,13 @@ def _secret(value: str | None, what: str, settings: SshSettings) -> str | None:
     return found
 
 
+def check_credentials(settings: SshSettings) -> None:
+    """What a connection will need from this machine, without connecting: the private key file loads
+    (with its passphrase) and the stored secrets are in the credentials store."""
+    _load_key(settings)
+    _secret(settings.password, "password", settings)
+
+
 def _load_key(settings: SshSettings) -> Any:
     import paramiko
 
@@ -121,7 +128,7 @@ def _load_key(settings: SshSettings) -> Any:
     path = Path(os.path.expanduser(settings.key_file))
     if not path.is_file():
         raise NotFoundError(f"private key file {path} (privateKeyFile in {settings.source}) does not exist",
-                            hint="restore the key file, or attach the target again with another key")
+                            hint="fix privateKeyFile, or attach the target again with --private-key-file")
     passphrase = _secret(settings.passphrase, "private key passphrase", settings)
     try:
         # Positional: the keyword was renamed (passphrase -> password) in paramiko 5. cryptography,

@@ -23,7 +23,7 @@ def test_sample_run_is_recorded_with_metrics_and_outputs(project):
     assert run["learning_rate"] == 0.05 and run["mse"] < 0.05 and len(run["loss"]) == 3
     assert run["attachments"] == "control_log, driver_log, outputs/model.json"
     assert run["script_name"] == "train.py" and run["target"] == "local" and run["arguments"] == ["--epochs", "50"]
-    assert run["properties"]["python"].endswith("(pythonLocation 'python')")  # which Python the run used
+    assert "(pythonLocation 'python', " in run["properties"]["python"]  # which Python the run used
 
     info = amlexec("history", "info", "-r", run_id, "-o", "json", cwd=project).json()["result"]
     assert info == amlexec("history", "last", "-o", "json", cwd=project).json()["result"]
