@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .config import environ, files
-from .config.compute import SECRET_PREFIX, SSH_TYPES, ComputeTarget, load_compute
+from .config.compute import SECRET_PREFIX, ComputeTarget, load_compute
 from .config.names import name_problem
 from .config.runconfig import RunConfig, load_runconfig
 from .config.yamlio import did_you_mean, key_line
@@ -177,29 +177,16 @@ class Project:
                          env: Mapping[str, str], conda_file: str | None = None,
                          spark_file: str | None = None) -> None:
         """What would fail on any target, checked before a run is recorded so no Failed run is left behind:
-        `-d`/`-s` files, amlexec's home, the credentials store, the shared folder, and exec limits."""
+        `-d`/`-s` files, amlexec's home, the credentials store and exec limits. (What differs per target,
+        such as the interpreter or the shared folder, is the target's own `check`.)"""
         self.require_overrides(rc, conda_file, spark_file)
         check_home_writable()
         if compute.password_is_reference or str(compute.private_key_passphrase or "").startswith(SECRET_PREFIX):
             from .credentials import check_store
 
             check_store()
-        if compute.type not in SSH_TYPES:  # local and docker targets make this folder on this machine
-            self._check_shared_directory(compute)
         shown = self.display(rc.path) if rc.path is not None else rc.file_name
         environ.check_exec_limits(argv, env, display=shown)
-
-    def _check_shared_directory(self, compute: ComputeTarget) -> None:
-        if not compute.native_shared_directory:
-            return
-        blocked = files.blocking_component(Path(os.path.expanduser(compute.native_shared_directory)) / self.name)
-        if blocked is not None:
-            where, what = blocked
-            shown = self.display(compute.path) if compute.path is not None else compute.file_name
-            raise ConfigError(f"{shown}: nativeSharedDirectory '{compute.native_shared_directory}' cannot be a "
-                              f"folder: {where} is {what}",
-                              hint="point nativeSharedDirectory at a folder (it is created when missing), or "
-                              "remove the key")
 
     def _require(self, path: Path, rc: RunConfig, key: str, override: str | None) -> None:
         what = files.problem(path)

@@ -80,18 +80,3 @@ def read_config_text(path: Path, display: str) -> str:
         raise ConfigError(f"{display}: not UTF-8 text ({exc.reason} at byte {exc.start})",
                           hint="save the file as UTF-8") from exc
 
-
-def blocking_component(folder: Path) -> tuple[Path, str] | None:
-    """Where a folder to be created is blocked: (the path, what it is) for the nearest existing part that is
-    not a folder, or None when `folder` exists as one or can be made."""
-    for part in (folder, *folder.parents):
-        try:
-            st = os.stat(part)
-        except OSError as exc:
-            if exc.errno in (errno.ENOENT, errno.ENOTDIR):
-                continue  # missing, or under a file: a parent says which
-            return part, _os_problem(part, exc).removeprefix("is ")
-        if stat.S_ISDIR(st.st_mode):
-            return None
-        return part, (f"{kind_of(st.st_mode)}" if not stat.S_ISREG(st.st_mode) else "a file")
-    return None

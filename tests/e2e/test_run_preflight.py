@@ -51,14 +51,6 @@ def test_runconfiguration_create_refuses_a_bad_variable_name(project):
     assert not (project / "aml_config" / "e.runconfig").exists()
 
 
-def test_native_shared_directory_pointing_at_a_file(project, tmp_path):
-    (tmp_path / "share").write_text("")
-    write(project, "aml_config/local.compute", f"type: local\nnativeSharedDirectory: {tmp_path / 'share'}\n")
-    refused(project, submit("local"), 78, f"aml_config/local.compute: nativeSharedDirectory '{tmp_path / 'share'}' "
-            f"cannot be a folder: {tmp_path / 'share'} is a file",
-            "point nativeSharedDirectory at a folder (it is created when missing), or remove the key")
-
-
 def test_amlexec_home_that_is_a_file(project, tmp_path):
     (tmp_path / "home").write_text("")
     for home, tail in ((tmp_path / "home", "is a file, not a folder"),

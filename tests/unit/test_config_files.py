@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from amlexec.config.files import blocking_component, problem, read_config_text
+from amlexec.config.files import problem, read_config_text
 from amlexec.errors import ConfigError, NotFoundError
 
 
@@ -69,9 +69,3 @@ def test_not_utf8_names_the_byte(tmp_path: Path):
         read_config_text(tmp_path / "x.compute", "x.compute")
     assert err.value.message == "x.compute: not UTF-8 text (invalid start byte at byte 6)"
 
-
-def test_blocking_component_finds_the_file_in_the_way(tmp_path: Path):
-    (tmp_path / "file").write_text("")
-    assert blocking_component(tmp_path / "file" / "project") == (tmp_path / "file", "a file")
-    assert blocking_component(tmp_path / "new" / "project") is None
-    assert blocking_component(tmp_path) is None
