@@ -68,7 +68,7 @@ def submit(project: Project, req: SubmitRequest, *, sink: Sink, progress: Progre
            announce: Progress) -> SubmitResult:
     """Start a run; stream it to completion unless `req.detach`. `announce` gets the `RunId:` line."""
     rc = project.load_runconfig(req.runconfig)
-    compute = project.load_compute(req.target or rc.target_name)
+    compute = project.target_of(rc, req.target)
     target = target_for(compute, project)
     script = resolve_script(project, req.script) if req.script else None
     if script is None and FILE_PLACEHOLDER in rc.argument_vector:
@@ -78,6 +78,8 @@ def submit(project: Project, req: SubmitRequest, *, sink: Sink, progress: Progre
     if script is not None and script not in {f.path for f in snap.files}:
         raise excluded_error(script)
     refuse_lock_options(target, compute, req.options)
+    project.check_before_run(rc, compute, argv=argv, env=rc.env, conda_file=req.conda_file,
+                             spark_file=req.spark_file)
     check = getattr(target, "check", None)
     if check is not None:
         check(rc, req.conda_file, req.spark_file, req.options)

@@ -12,7 +12,6 @@ from . import snapshot as snapshots
 from .config.compute import ComputeTarget
 from .errors import AmlexecError, RunUnreachableError, StorageError, UsageError
 from .experiment import open_store
-from .fsutil import TreeCopy, copy_tree
 from .history.report import metric_values, run_info
 from .history.store import HistoryStore, RunRecord
 from .notices import warn
@@ -21,6 +20,7 @@ from .runlog import read_metrics, release_space
 from .settle import finalize, settle_pending
 from .targets.base import DRIVER_LOG, Progress, RunHandle, Sink, target_for
 from .transport import process
+from .treecopy import TreeCopy, copy_tree
 
 FOLLOW_POLL_SECONDS = 0.1
 
@@ -216,7 +216,7 @@ def _emit_from(path: Path, offset: int, sink: Sink) -> int:
 def copy_outputs(store: HistoryStore, record: RunRecord, dest: Path) -> TreeCopy:
     """Copy the run's collected outputs/ into `dest` (made even when the run has no outputs).
 
-    Files of the same name are replaced; nothing is written through a symbolic link (fsutil.copy_tree).
+    Files of the same name are replaced; nothing is written through a symbolic link (treecopy.copy_tree).
     """
     return copy_tree(store.run_dir(record.run_id) / "outputs", dest, shown="outputs")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..fsutil import copy_tree
+from ..treecopy import copy_tree
 
 MAX_OUTPUT_FILE_BYTES = 512 * 1024 * 1024
 

@@ -1,4 +1,4 @@
-"""fsutil.copy_tree: the one copy of outputs into and out of history; it never follows or writes through links."""
+"""treecopy.copy_tree: the one copy of outputs into and out of history; it never follows or writes through links."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from engines import require_engine
 
 from amlexec.errors import StorageError
-from amlexec.fsutil import copy_tree
+from amlexec.treecopy import copy_tree
 
 
 def tree(root: Path) -> dict[str, str]:

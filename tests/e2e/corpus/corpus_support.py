@@ -67,7 +67,9 @@ def fill(text: str, values: Vars) -> str:
 
 
 def first_line(text: str) -> str:
-    return text.splitlines()[0] if text else ""
+    """The first line of stderr after a submit's `python: ...` header (which names the interpreter)."""
+    lines = [line for line in text.splitlines() if not line.startswith("python: ")]
+    return lines[0] if lines else ""
 
 
 # -- the state of history and files -----------------------------------------------------------------------
