@@ -61,8 +61,13 @@ def test_query_tables_are_the_az_cli_ones():
     assert render(["a"], OutputFormat.table, queried=True) == "Result\n------\na\n"
 
 
-def test_terminal_width_honours_columns(monkeypatch):
+def test_terminal_width_honours_columns_and_is_unlimited_off_a_terminal(monkeypatch):
+    import io
+
     monkeypatch.setenv("COLUMNS", "100")
     assert terminal_width() == 100
-    monkeypatch.setenv("COLUMNS", "junk")
-    assert terminal_width() in (None, *range(1, 10000))
+    monkeypatch.setattr("sys.stdout", io.StringIO())
+    monkeypatch.setattr("sys.stderr", io.StringIO())
+    for junk in ("", "junk", "0"):
+        monkeypatch.setenv("COLUMNS", junk)
+        assert terminal_width() is None
