@@ -13,7 +13,15 @@ from collections.abc import Callable
 from json.encoder import encode_basestring
 from typing import Any
 
-_Keys = dict[str, dict[str, str]]  # per depth, per key: the text before its value
+
+class _Memo:
+    """What one `to_json` call writes more than once: per depth and key, the text before the value (the
+    runs of a long list share their keys); per list of floats, its values' text (a run's curve is both in
+    `metrics` and a top-level key). Lists are known by id: all of them live until the call returns."""
+
+    def __init__(self) -> None:
+        self.prefixes: dict[str, dict[str, str]] = {}
+        self.floats: dict[int, list[str] | None] = {}
 
 _FLOAT = float.__repr__
 _INT = int.__repr__
@@ -33,29 +41,28 @@ def json_safe(value: Any) -> Any:
 def to_json(value: Any) -> str:
     """The same text as `json.dumps(json_safe(value), indent=2, ensure_ascii=False, default=str) + "\\n"`."""
     parts: list[str] = []
-    _encode(value, "", parts.append, {})
+    _encode(value, "", parts.append, _Memo())
     parts.append("\n")
     return "".join(parts)
 
 
-def _encode(value: Any, indent: str, emit: Callable[[str], None], keys: _Keys) -> None:
+def _encode(value: Any, indent: str, emit: Callable[[str], None], memo: _Memo) -> None:
     if isinstance(value, dict):
-        _encode_dict(value, indent, emit, keys)
+        _encode_dict(value, indent, emit, memo)
     elif isinstance(value, (list, tuple)):
-        _encode_list(value, indent, emit, keys)
+        _encode_list(value, indent, emit, memo)
     else:
         emit(_scalar(value))
 
 
-def _encode_dict(value: dict, indent: str, emit: Callable[[str], None], keys: _Keys) -> None:
+def _encode_dict(value: dict, indent: str, emit: Callable[[str], None], memo: _Memo) -> None:
     if not value:
         emit("{}")
         return
     inner = indent + "  "
-    # ',\n    "key": ' once per key and depth: the runs of a long list share their keys
-    prefixes = keys.get(inner)
+    prefixes = memo.prefixes.get(inner)
     if prefixes is None:
-        prefixes = keys[inner] = {}
+        prefixes = memo.prefixes[inner] = {}
     first = True
     for key, item in value.items():
         prefix = prefixes.get(key) if type(key) is str else None  # only str keys: True and 1 are one key
@@ -76,25 +83,21 @@ def _encode_dict(value: dict, indent: str, emit: Callable[[str], None], keys: _K
             emit(prefix + _INT(item))
         else:
             emit(prefix)
-            _encode(item, inner, emit, keys)
+            _encode(item, inner, emit, memo)
     emit("\n" + indent + "}")
 
 
-def _encode_list(value: list | tuple, indent: str, emit: Callable[[str], None], keys: _Keys) -> None:
+def _encode_list(value: list | tuple, indent: str, emit: Callable[[str], None], memo: _Memo) -> None:
     if not value:
         emit("[]")
         return
     inner = indent + "  "
     sep, rest = "[\n" + inner, ",\n" + inner
-    if type(value[0]) is float:  # a metric curve: all floats, joined at C speed
-        try:
-            body = rest.join(map(_FLOAT, value))
-        except TypeError:  # not all floats
-            pass
-        else:
-            if "n" not in body:  # no nan or inf among them (finite reprs hold only digits . e + -)
-                emit(sep + body + "\n" + indent + "]")
-                return
+    if type(value[0]) is float:  # a metric curve: all finite floats, written at C speed
+        texts = _float_texts(value, memo)
+        if texts is not None:
+            emit(sep + rest.join(texts) + "\n" + indent + "]")
+            return
     for item in value:
         kind = type(item)
         if kind is float:
@@ -105,9 +108,24 @@ def _encode_list(value: list | tuple, indent: str, emit: Callable[[str], None], 
             emit(sep + _INT(item))
         else:
             emit(sep)
-            _encode(item, inner, emit, keys)
+            _encode(item, inner, emit, memo)
         sep = rest
     emit("\n" + indent + "]")
+
+
+def _float_texts(value: list | tuple, memo: _Memo) -> list[str] | None:
+    """The reprs of a list of finite floats; None when it holds anything else (nan and inf included)."""
+    key = id(value)
+    if key in memo.floats:
+        return memo.floats[key]
+    try:
+        texts: list[str] | None = list(map(_FLOAT, value))
+    except TypeError:  # not all floats
+        texts = None
+    if texts is not None and "n" in "".join(texts):  # nan, inf (finite reprs hold only digits . e + -)
+        texts = None
+    memo.floats[key] = texts
+    return texts
 
 
 def _scalar(value: Any) -> str:

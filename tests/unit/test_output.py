@@ -99,6 +99,12 @@ def test_fast_json_writes_exactly_what_json_dumps_writes():
         assert to_json(value) == json.dumps(json_safe(value), indent=2, ensure_ascii=False, default=str) + "\n"
 
 
+def test_a_list_shared_by_two_keys_is_written_at_each_depth():
+    curve, broken = [0.5, 0.25, 1e-05], [0.5, math.nan]
+    data = [{"metrics": {"curve": curve, "broken": broken}, "curve": curve, "broken": broken}] * 2
+    assert to_json(data) == json.dumps(json_safe(data), indent=2, ensure_ascii=False) + "\n"
+
+
 def test_yaml_keeps_key_order_and_unicode():
     text = render({"zeta": 1, "alpha": "Grüße ☃", "mid": [1, {"b": 2, "a": None}]}, OutputFormat.yaml)
     assert text == "zeta: 1\nalpha: Grüße ☃\nmid:\n- 1\n- b: 2\n  a: null\n"
