@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from .errors import AmlexecError
 from .fsutil import atomic_write
+from .history.report import attachments
 from .history.store import HistoryStore, RunRecord, utc_now
 from .runlog import ControlLog, MetricsRead, last_output_line, read_metrics, release_space
 from .targets.base import CONTROL_LOG, Progress, RunHandle
@@ -136,6 +137,7 @@ def _record(store: HistoryStore, run_id: str, steps: _Steps, *, status: str, exi
         steps.progress(f"warning: run {run_id} could not be recorded as {status}: {exc.message}; the next "
                        "amlexec command in this project records it once the database can be written")
         return Settled(unsaved, failure or exc.message, saved=False)
+    _remember_files(store, run_id)
     moved = store.database_problem()
     if moved is not None and store.state_dir.parent.is_dir():
         record = _record_again(store, record, moved, steps.progress)
@@ -156,7 +158,15 @@ def settle_pending(store: HistoryStore, record: RunRecord) -> RunRecord | None:
     final = store.finish(record.run_id, status=status, exit_code=exit_code, error=error,
                          end_time_utc=outcome.get("end_time_utc"))
     path.unlink(missing_ok=True)
+    _remember_files(store, record.run_id)
     return final
+
+
+def _remember_files(store: HistoryStore, run_id: str) -> None:
+    """The settled run's file list, recorded so that long listings need not read 10,000 run folders. Only a
+    shortcut: when it cannot be written, a listing reads the folder."""
+    with contextlib.suppress(AmlexecError):
+        store.record_attachments(run_id, attachments(store.run_dir(run_id)))
 
 
 def _unsaved(store: HistoryStore, run_id: str, status: str, exit_code: int | None, error: str | None) -> RunRecord:

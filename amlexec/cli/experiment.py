@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ..output import OutputFormat
+from ..output import OutputFormat, short, terminal_width
+from ..output.table import cell, cut
 from .common import OutputOpt, QueryOpt, RunIdOpt, progress, project_here, show
 
 if TYPE_CHECKING:
@@ -96,7 +97,7 @@ def submit(
     from ..experiment import submit as do_submit
     from ..runs import describe, open_store
 
-    json_mode = output == OutputFormat.json
+    json_mode = not output.for_people  # with a data format, stdout holds the data alone; the stream goes to stderr
     words = list(script_and_args or [])
     request = SubmitRequest(runconfig=run_configuration, script=words[0] if words else None,
                             args=tuple(words[1:]), target=target, conda_file=conda_file, spark_file=spark_file,
@@ -140,8 +141,10 @@ def _summary(info: dict, *, detached: bool) -> None:
     if app:
         ui = info["properties"].get("spark_ui")
         lines.append(f"  Spark application: {app}" + (f" ({ui})" if ui else ""))
-    for name, value in info["metrics"].items():
-        lines.append(f"  {name}: {value}")
+    width = terminal_width()
+    for name, value in info["metrics"].items():  # a logged list as its last value and count
+        line = f"  {name}: {cell(short(value))}"
+        lines.append(line if width is None else cut(line, width))
     outputs = [a for a in info["attachments"].split(", ") if a.startswith("outputs/")]
     if outputs:
         lines.append(f"  Outputs: {len(outputs)} file(s); copy them here with `amlexec experiment return -r {run_id}`")

@@ -90,6 +90,20 @@ def from_row(row: tuple[Any, ...], warn: Warn = notice) -> RunRecord:
     return RunRecord(**values)
 
 
+# The C scanner inside json.loads, called directly: a long history decodes tens of thousands of small
+# values, and json.loads' own checks around it cost twice the parse.
+_SCAN = json.JSONDecoder().scan_once
+
+
+def fast_loads(text: str) -> Any:
+    """`json.loads(text)`, faster: the scanner alone when the text is exactly one JSON value."""
+    try:
+        value, end = _SCAN(text, 0)
+    except (StopIteration, TypeError, ValueError):
+        return json.loads(text)  # not plain JSON: let json.loads decide (and raise as it always does)
+    return value if end == len(text) else json.loads(text)
+
+
 def _json_column(run_id: str, name: str, text: Any, warn: Warn) -> Any:
     kind = list if name == "arguments" else dict
     if text is None or text == "":
@@ -97,7 +111,7 @@ def _json_column(run_id: str, name: str, text: Any, warn: Warn) -> Any:
     if text == ("[]" if kind is list else "{}"):  # the common case, without a parse
         return kind()
     try:
-        value = json.loads(text)
+        value = fast_loads(text)
     except (TypeError, ValueError):
         warn(f"run {run_id}: column '{name}' holds invalid JSON; it is shown empty")
         return kind()

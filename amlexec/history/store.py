@@ -23,7 +23,7 @@ from typing import Any
 from ..errors import NotFoundError, StorageError
 from ..fsutil import atomic_write
 from ..notices import warn as notice
-from .rows import ACTIVE_STATUSES, FINAL_STATUSES, RunRecord, Warn, parse_utc
+from .rows import ACTIVE_STATUSES, FINAL_STATUSES, RunRecord, Warn, fast_loads, parse_utc
 from .rows import COLUMNS as _COLUMNS
 from .rows import from_row as _from_row
 from .rows import to_row as _to_row
@@ -63,6 +63,9 @@ CREATE TABLE IF NOT EXISTS metrics (
     PRIMARY KEY (run_id, seq)
 );
 """
+# Made by the first write that needs it, not on opening: reading an older history (even a read-only one)
+# must not change it.
+_ATTACHMENTS = "CREATE TABLE IF NOT EXISTS attachments (run_id TEXT PRIMARY KEY, names TEXT NOT NULL)"
 
 
 def utc_now() -> str:
@@ -201,6 +204,8 @@ class HistoryStore:
         """Forget a run entirely (`TrackedRun: false`)."""
         with self._write() as conn:
             conn.execute("DELETE FROM metrics WHERE run_id = ?", (run_id,))
+            conn.execute(_ATTACHMENTS)
+            conn.execute("DELETE FROM attachments WHERE run_id = ?", (run_id,))
             conn.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))
 
     def update(self, run_id: str, **values: Any) -> RunRecord:
@@ -237,18 +242,17 @@ class HistoryStore:
     def list(self, *, status: str | None = None, target: str | None = None, script: str | None = None,
              last: int | None = None) -> list[RunRecord]:
         """Runs newest first, optionally filtered."""
-        where, args = [], []
-        for column, value in (("status", status), ("target", target), ("script_name", script)):
-            if value is not None:
-                where.append(f"{column} = ? COLLATE NOCASE")
-                args.append(value)
-        sql = f"SELECT {', '.join(_COLUMNS)} FROM runs"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY run_number DESC"
+        where, args = _filters(status=status, target=target, script=script)
+        sql = f"SELECT {', '.join(_COLUMNS)} FROM runs{where} ORDER BY run_number DESC"
         if last is not None:
             sql += f" LIMIT {int(last)}"
         return [_from_row(r, self.warn) for r in self._read(sql, args)]
+
+    def count(self, *, status: str | None = None, target: str | None = None, script: str | None = None) -> int:
+        """How many runs `list` would return without `last`."""
+        where, args = _filters(status=status, target=target, script=script)
+        rows = self._read(f"SELECT COUNT(*) FROM runs{where}", args)
+        return int(rows[0][0]) if rows else 0
 
     def active(self) -> list[RunRecord]:
         marks = ", ".join("?" * len(ACTIVE_STATUSES))
@@ -266,18 +270,44 @@ class HistoryStore:
         """(name, value) pairs in logging order, per run; a damaged value is left out with a warning."""
         ids = list(run_ids)
         out: dict[str, list[tuple[str, Any]]] = {rid: [] for rid in ids}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            rows = self._read(
-                f"SELECT run_id, name, value FROM metrics WHERE run_id IN ({', '.join('?' * len(chunk))})"
-                " ORDER BY run_id, seq",
-                chunk,
-            )
-            for run_id, name, value in rows:
-                try:
-                    out[run_id].append((str(name), json.loads(value)))
-                except (TypeError, ValueError):
-                    self.warn(f"run {run_id}: a stored value of metric '{name}' is damaged; it is left out")
+        for run_id, name, value in self._rows_of(ids, "SELECT run_id, name, value FROM metrics",
+                                                 "ORDER BY run_id, seq"):
+            try:
+                out[run_id].append((str(name), fast_loads(value)))
+            except (TypeError, ValueError):
+                self.warn(f"run {run_id}: a stored value of metric '{name}' is damaged; it is left out")
         return out
 
+    # -- attachments: the file list of a finished run, so that a long `history list` need not scan 10,000
+    # folders. Recorded by the process that collected the run's files, after the last of them arrived.
+    def record_attachments(self, run_id: str, names: list[str]) -> None:
+        with self._write() as conn:
+            conn.execute(_ATTACHMENTS)
+            conn.execute("INSERT OR REPLACE INTO attachments VALUES (?, ?)", (run_id, json.dumps(names)))
 
+    def attachments(self, run_ids: Iterable[str]) -> dict[str, list[str]]:
+        """The recorded file lists of those runs that have a readable one (the others: read the folder)."""
+        found: dict[str, list[str]] = {}
+        if not self._read("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'attachments'"):
+            return found
+        for run_id, names in self._rows_of(list(run_ids), "SELECT run_id, names FROM attachments", ""):
+            with suppress(TypeError, ValueError):
+                value = fast_loads(names)
+                if isinstance(value, list) and all(isinstance(n, str) for n in value):
+                    found[run_id] = value
+        return found
+
+    def _rows_of(self, ids: list[str], select: str, order: str) -> Iterator[tuple[Any, ...]]:
+        """The rows of `select` for these run ids, a chunk of ids at a time (SQLite's variable limit)."""
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            yield from self._read(f"{select} WHERE run_id IN ({', '.join('?' * len(chunk))}) {order}", chunk)
+
+
+def _filters(*, status: str | None, target: str | None, script: str | None) -> tuple[str, list[str]]:
+    where, args = [], []
+    for column, value in (("status", status), ("target", target), ("script_name", script)):
+        if value is not None:
+            where.append(f"{column} = ? COLLATE NOCASE")
+            args.append(value)
+    return (" WHERE " + " AND ".join(where) if where else ""), args
