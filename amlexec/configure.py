@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from . import credentials
-from .config.compute import DEFAULT_BASE_IMAGE, SSH_TYPES, ComputeTarget, render_compute
+from .config import environ
+from .config.compute import DEFAULT_BASE_IMAGE, SSH_TYPES, ComputeTarget, address_problem, render_compute
+from .config.names import NAME_LIMIT, name_problem
 from .config.runconfig import DEFAULT_CONDA_FILE, DEFAULT_SPARK_FILE, FRAMEWORKS, RunConfig, render_runconfig
 from .config.schema import to_mapping
 from .config.yamlio import did_you_mean, update_yaml_file
-from .errors import NotFoundError, UsageError
+from .errors import AmlexecError, NotFoundError, UsageError
 from .fsutil import atomic_write, atomic_write_many
 from .project import Project
 
 ATTACH_KINDS = ("local", "docker", "remotedocker", "remote", "cluster")
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 @dataclass(frozen=True)
@@ -47,9 +48,14 @@ class AttachResult:
 
 
 def check_name(name: str, what: str) -> None:
-    if not _NAME.match(name or ""):
+    problem = name_problem(name or "", new=True)
+    if problem is None:
+        return
+    if problem == "is not a valid name":
         raise UsageError(f"'{name}' is not a valid {what} name",
                          hint="start with a letter or digit; then letters, digits, '.', '-' and '_'")
+    raise UsageError(f"{what} name '{name[:37]}...' {problem}", hint=f"choose a name of at most {NAME_LIMIT} "
+                     "characters: it becomes a file name in aml_config/")
 
 
 def _refuse_existing(project: Project, paths: list[Path], force: bool, what: str) -> None:
@@ -67,6 +73,20 @@ def attach(project: Project, req: AttachRequest) -> AttachResult:
     compute_path, rc_path = project.compute_path(req.name), project.runconfig_path(req.name)
     _refuse_existing(project, [compute_path, rc_path], req.force, f"target '{req.name}'")
     notes: list[str] = []
+    stored: list[str] = []  # secrets put in the store by this attach: removed again if it fails
+    try:
+        compute, rc = _write_target(project, req, notes, stored)
+    except BaseException:
+        for reference in stored:
+            with contextlib.suppress(AmlexecError, OSError):  # the failure that got us here says more
+                credentials.delete_secret(reference)
+        raise
+    return AttachResult(compute, rc, notes)
+
+
+def _write_target(project: Project, req: AttachRequest, notes: list[str],
+                  stored: list[str]) -> tuple[ComputeTarget, RunConfig]:
+    compute_path, rc_path = project.compute_path(req.name), project.runconfig_path(req.name)
     values: dict[str, Any] = {"name": req.name, "path": compute_path, "type": req.kind, "raw_type": req.kind}
     if req.kind == "local":
         values["python_location"] = req.python_location
@@ -75,10 +95,12 @@ def attach(project: Project, req: AttachRequest) -> AttachResult:
         values["base_docker_image"] = req.base_image or DEFAULT_BASE_IMAGE
         values["native_shared_directory"] = "~/.azureml/share/"
     else:
-        values.update(_ssh_values(req, notes))
+        values.update(_ssh_values(req, notes, stored))
     compute = ComputeTarget(**values)
     if req.kind in SSH_TYPES and req.check:
-        _check_host(compute, req, notes)
+        from .targets.sshcheck import check_target
+
+        notes.extend(check_target(compute, accept_host_key=req.accept_host_key))
     framework = "PySpark" if req.kind == "cluster" else "Python"
     rc = RunConfig(name=req.name, path=rc_path, target=req.name, framework=framework,
                    prepare_environment=req.kind in ("docker", "remotedocker", "cluster"))
@@ -86,25 +108,16 @@ def attach(project: Project, req: AttachRequest) -> AttachResult:
     atomic_write_many({compute_path: render_compute(compute), rc_path: render_runconfig(rc)})
     for reference in old - {compute.password, compute.private_key_passphrase}:
         credentials.delete_secret(reference)
-    return AttachResult(compute, rc, notes)
+    return compute, rc
 
 
-def _check_host(compute: ComputeTarget, req: AttachRequest, notes: list[str]) -> None:
-    from .targets.sshcheck import check_target
-
-    try:
-        notes.extend(check_target(compute, accept_host_key=req.accept_host_key))
-    except BaseException:
-        # Nothing is written when the check fails, so the secrets just stored would be orphans.
-        for reference in (compute.password, compute.private_key_passphrase):
-            if reference and reference.startswith(credentials.SECRET_PREFIX):
-                credentials.delete_secret(reference)
-        raise
-
-
-def _ssh_values(req: AttachRequest, notes: list[str]) -> dict[str, Any]:
+def _ssh_values(req: AttachRequest, notes: list[str], stored: list[str]) -> dict[str, Any]:
     if not req.address:
         raise UsageError(f"attach {req.kind} needs the host's address", hint="pass -a HOST or -a HOST:PORT")
+    problem = address_problem(req.address)
+    if problem is not None:
+        raise UsageError(f"-a/--address: {problem}", hint="pass -a HOST, -a HOST:PORT or -a [IPv6]:PORT, with a "
+                         "port in 1-65535")
     username = req.username or ("sshuser" if req.kind == "cluster" else None)
     if not username:
         raise UsageError(f"attach {req.kind} needs a user name", hint="pass -u USER")
@@ -124,6 +137,7 @@ def _ssh_values(req: AttachRequest, notes: list[str]) -> dict[str, Any]:
         values["python_location"] = req.python_location or "python3"
     if req.password:
         reference = credentials.make_reference(req.name, username)
+        stored.append(reference)
         credentials.store_secret(reference, req.password)
         values["password"] = reference
     key_file = req.private_key_file
@@ -136,14 +150,17 @@ def _ssh_values(req: AttachRequest, notes: list[str]) -> dict[str, Any]:
     if key_file:
         path = Path(os.path.expanduser(key_file)).resolve()
         if not path.is_file():
-            raise NotFoundError(f"private key file {key_file} does not exist")
+            raise NotFoundError(f"private key file {key_file} does not exist",
+                                hint="pass the path of an existing key file, or -k for amlexec's own key")
         values["private_key_file"] = str(path)
         if req.private_key_passphrase:
             reference = credentials.make_reference(req.name, username)
+            stored.append(reference)
             credentials.store_secret(reference, req.private_key_passphrase)
             values["private_key_passphrase"] = reference
     elif req.private_key_passphrase:
-        raise UsageError("--private-key-passphrase needs --private-key-file")
+        raise UsageError("--private-key-passphrase needs --private-key-file",
+                         hint="add --private-key-file KEY, or drop --private-key-passphrase")
     return values
 
 
@@ -183,13 +200,20 @@ def secure(project: Project, name: str) -> bool:
     """Move a clear-text password out of `<name>.compute` into the credentials store."""
     compute = project.load_compute(name)
     changes: dict[str, str] = {}
-    for key, value in (("password", compute.password), ("privateKeyPassphrase", compute.private_key_passphrase)):
-        if value and not value.startswith(credentials.SECRET_PREFIX):
-            reference = credentials.make_reference(name, compute.username)
-            credentials.store_secret(reference, value)
-            changes[key] = reference
-    if changes and compute.path is not None:
-        update_yaml_file(compute.path, changes)
+    try:
+        for key, value in (("password", compute.password),
+                           ("privateKeyPassphrase", compute.private_key_passphrase)):
+            if value and not value.startswith(credentials.SECRET_PREFIX):
+                reference = credentials.make_reference(name, compute.username)
+                changes[key] = reference
+                credentials.store_secret(reference, value)
+        if changes and compute.path is not None:
+            update_yaml_file(compute.path, changes)
+    except BaseException:
+        for reference in changes.values():  # the file still holds the clear text: no reference points here
+            with contextlib.suppress(AmlexecError, OSError):
+                credentials.delete_secret(reference)
+        raise
     return bool(changes)
 
 
@@ -207,6 +231,11 @@ def create_runconfig(project: Project, *, name: str, target: str, framework: str
                      env: dict[str, str] | None = None, conda_file: str | None = None,
                      spark_file: str | None = None, force: bool = False) -> RunConfig:
     check_name(name, "run configuration")
+    for variable, value in (env or {}).items():
+        problem = environ.name_problem(variable) or environ.value_problem(variable, value)
+        if problem is not None:
+            raise UsageError(f"--env: {problem}", hint=environ.NAME_HINT if environ.name_problem(variable)
+                             else environ.VALUE_HINT)
     compute = project.load_compute(target)
     path = project.runconfig_path(name)
     _refuse_existing(project, [path], force, f"run configuration '{name}'")

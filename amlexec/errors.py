@@ -32,7 +32,6 @@ class AmlexecError(Exception):
     """An error the user can act on: `message` says what is wrong, `hint` how to fix it."""
 
     exit_code: ExitCode = ExitCode.INTERNAL
-    code: str = "internal"
 
     def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__(message)
@@ -42,46 +41,37 @@ class AmlexecError(Exception):
 
 class UsageError(AmlexecError):
     exit_code = ExitCode.USAGE
-    code = "usage"
 
 
 class NotFoundError(AmlexecError):
     exit_code = ExitCode.NOT_FOUND
-    code = "not_found"
 
 
 class ConfigError(AmlexecError):
     exit_code = ExitCode.CONFIG
-    code = "config"
 
 
 class UnavailableError(AmlexecError):
     exit_code = ExitCode.UNAVAILABLE
-    code = "unavailable"
 
 
 class EnvironmentBuildError(AmlexecError):
     exit_code = ExitCode.ENVIRONMENT
-    code = "environment"
 
 
 class StorageError(AmlexecError):
     exit_code = ExitCode.IO
-    code = "io"
 
 
 class AuthError(AmlexecError):
     exit_code = ExitCode.AUTH
-    code = "auth"
 
 
 class CanceledError(AmlexecError):
     exit_code = ExitCode.CANCELED
-    code = "canceled"
 
 
 class RunUnreachableError(UnavailableError):
     """The host of a started run stopped answering. The run itself may well go on there, so its record
     says `Unreachable` (not Failed) and is settled when the host answers again."""
 
-    code = "unreachable"

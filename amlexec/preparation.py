@@ -30,7 +30,7 @@ class PrepareRequest:
 def prepare(project: Project, req: PrepareRequest, *, progress: Progress) -> dict[str, Any]:
     """Build (or find) the environment of the runconfig's target; a summary of what was done."""
     rc = project.load_runconfig(req.runconfig)
-    compute = project.load_compute(req.target or rc.target_name)
+    compute = project.target_of(rc, req.target)
     target = target_for(compute, project)
     do_prepare = getattr(target, "prepare", None)
     if do_prepare is None:

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import time
 from pathlib import Path
 from typing import Any
 
+from . import snapshot as snapshots
 from .config.compute import ComputeTarget
-from .errors import AmlexecError, RunUnreachableError, UsageError
-from .experiment import finalize, open_store
+from .errors import AmlexecError, RunUnreachableError, StorageError, UsageError
+from .experiment import open_store
 from .history.report import metric_values, run_info
 from .history.store import HistoryStore, RunRecord
+from .notices import warn
 from .project import Project
-from .runlog import read_metrics
+from .runlog import read_metrics, release_space
+from .settle import finalize, settle_pending
 from .targets.base import DRIVER_LOG, Progress, RunHandle, Sink, target_for
 from .transport import process
+from .treecopy import TreeCopy, copy_tree
 
 FOLLOW_POLL_SECONDS = 0.1
 
@@ -36,17 +39,31 @@ def _target(project: Project, record: RunRecord) -> Any:
 
 def restore_handle(project: Project, record: RunRecord) -> tuple[Any, RunHandle]:
     target = _target(project, record)
-    return target, target.restore(record.handle)
+    try:
+        return target, target.restore(record.handle)
+    except (KeyError, TypeError, ValueError) as exc:  # a damaged `handle` column (rows.py warned about it)
+        raise StorageError(f"run {record.run_id}: its handle in run history is unreadable ({exc!r})",
+                           hint="the run cannot be followed or canceled any more; its record is settled") from exc
 
 
 def refresh(store: HistoryStore, project: Project, record: RunRecord, progress: Progress = _quiet) -> RunRecord:
     """Settle a run whose supervising amlexec process is gone: collect it if it ended, fail it if orphaned."""
     if record.is_final or process.is_alive(record.supervisor):
         return record
+    pending = settle_pending(store, record)
+    if pending is not None:
+        return pending
     if not record.handle:
+        snapshots.remove_copy(store.work_dir(record.run_id))  # a copy cut short by kill -9
+        release_space(store.run_dir(record.run_id))
         return store.finish(record.run_id, status="Failed", exit_code=None,
                             error="amlexec stopped before the run started")
-    target, handle = restore_handle(project, record)
+    try:
+        target, handle = restore_handle(project, record)
+    except StorageError as exc:
+        snapshots.remove_copy(store.work_dir(record.run_id))
+        release_space(store.run_dir(record.run_id))
+        return store.finish(record.run_id, status="Failed", exit_code=None, error=exc.message)
     try:
         code = handle.poll()
     except RunUnreachableError as exc:  # the host does not answer: say so, and look again next time
@@ -70,20 +87,29 @@ def refresh(store: HistoryStore, project: Project, record: RunRecord, progress: 
 
 def _settle(store: HistoryStore, record: RunRecord, handle: RunHandle, status: str, code: int | None,
             error: str | None, progress: Progress) -> RunRecord:
-    final = finalize(store, record.run_id, handle, status=status, exit_code=code, error=error, progress=progress)
-    handle.cleanup()
+    settled = finalize(store, record.run_id, handle, status=status, exit_code=code, error=error, progress=progress)
+    if settled.failure is not None:
+        warn(f"run {record.run_id}: {settled.failure}")
+    try:
+        handle.cleanup()
+    except AmlexecError as exc:  # best effort: the run is recorded
+        progress(f"warning: cleaning up after run {record.run_id} failed: {exc.message}")
     workdir = record.handle.get("workdir")
     if workdir:
-        shutil.rmtree(Path(workdir), ignore_errors=True)
-    return final
+        snapshots.remove_copy(Path(workdir))
+    return settled.record
 
 
 def refresh_active(store: HistoryStore, project: Project) -> None:
+    """Bring every unfinished run up to date; one that cannot be is named in a warning, never an error."""
     for record in store.active():
         try:
             refresh(store, project, record)
-        except AmlexecError:
-            continue  # an unreachable host must not break `history list`; `info` reports it
+        except AmlexecError as exc:
+            if not isinstance(exc, RunUnreachableError):  # unreachable hosts: `info` reports them
+                warn(f"run {record.run_id} could not be brought up to date: {exc.message}")
+        except Exception as exc:  # one damaged run must not break `history list` for the others
+            warn(f"run {record.run_id} could not be brought up to date: {exc!r}")
 
 
 def get_run(project: Project, run_id: str) -> tuple[HistoryStore, RunRecord]:
@@ -98,14 +124,28 @@ def describe(store: HistoryStore, record: RunRecord) -> dict[str, Any]:
 
 def describe_many(store: HistoryStore, records: list[RunRecord]) -> list[dict[str, Any]]:
     stored = store.metrics(r.run_id for r in records)
+    recorded = store.attachments(r.run_id for r in records if r.is_final)
+    # plain strings and one read of the runs folder, not a Path and a stat per run: a tenth of a long listing
+    runs_dir = os.fspath(store.runs_dir)
+    present = _run_folders(runs_dir)
     infos = []
     for record in records:
+        run_dir = os.path.join(runs_dir, record.run_id)
+        if record.run_id not in present:
+            warn(f"run {record.run_id}: its folder {run_dir} is missing, so its logs and outputs are gone")
         pairs = stored[record.run_id]
         if not record.is_final:
-            entries, _ = read_metrics(store.run_dir(record.run_id))
-            pairs = [(e["name"], e["value"]) for e in entries]
-        infos.append(run_info(record, metric_values(pairs), store.run_dir(record.run_id)))
+            pairs = [(e["name"], e["value"]) for e in read_metrics(Path(run_dir)).entries]
+        infos.append(run_info(record, metric_values(pairs), run_dir, recorded.get(record.run_id)))
     return infos
+
+
+def _run_folders(runs_dir: str) -> set[str]:
+    try:
+        with os.scandir(runs_dir) as entries:
+            return {entry.name for entry in entries if entry.is_dir()}
+    except OSError:
+        return set()
 
 
 def cancel(project: Project, run_id: str, progress: Progress, *, timeout: float = 30.0) -> RunRecord:
@@ -173,15 +213,21 @@ def _emit_from(path: Path, offset: int, sink: Sink) -> int:
     return offset + len(data)
 
 
-def copy_outputs(store: HistoryStore, record: RunRecord, dest: Path) -> int:
-    """Copy the run's collected outputs/ into `dest` (created; files of the same name are replaced)."""
-    source = store.run_dir(record.run_id) / "outputs"
-    count = 0
-    for folder, _dirs, files in os.walk(source):
-        for name in files:
-            src = Path(folder) / name
-            target = dest / src.relative_to(source)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, target)
-            count += 1
-    return count
+def copy_outputs(store: HistoryStore, record: RunRecord, dest: Path) -> TreeCopy:
+    """Copy the run's collected outputs/ into `dest` (made even when the run has no outputs).
+
+    Files of the same name are replaced; nothing is written through a symbolic link (treecopy.copy_tree).
+    """
+    return copy_tree(store.run_dir(record.run_id) / "outputs", dest, shown="outputs")
+
+
+def project_outputs(project: Project) -> Path:
+    """The project's own outputs/ folder, for `experiment return`: a folder, never a link out of the project."""
+    dest = project.root / "outputs"
+    if dest.is_symlink():
+        raise StorageError(f"{dest} is a symbolic link (to {os.readlink(dest)}); amlexec does not write through it",
+                           hint="remove the link (or make outputs/ a folder), or copy with "
+                           "`amlexec history download -r RUN_ID -d FOLDER`")
+    if dest.exists() and not dest.is_dir():
+        raise StorageError(f"{dest} is a file, not a folder", hint="move the file away, then run return again")
+    return dest

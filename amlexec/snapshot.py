@@ -125,17 +125,35 @@ def _check_limits(snap: Snapshot, max_bytes: int, max_files: int) -> None:
     )
 
 
+def partial_dir(dest: Path) -> Path:
+    """Where `copy_to` builds the copy before renaming it to `dest`."""
+    return dest.with_name(f".{dest.name}.partial")
+
+
 def copy_to(snap: Snapshot, dest: Path) -> None:
-    """Copy the snapshot's files into `dest` (created), keeping modes and symlinks."""
-    dest.mkdir(parents=True, exist_ok=True)
+    """Copy the snapshot's files into `dest`, keeping modes and symlinks.
+
+    The copy is built beside `dest` and renamed into place once complete, so `dest` is whole or absent; a
+    copy cut short (amlexec killed) leaves only the `.partial` folder, which settling the run removes.
+    """
+    building = partial_dir(dest)
+    shutil.rmtree(building, ignore_errors=True)
+    building.mkdir(parents=True)
     made: set[str] = set()
     for f in snap.files:
         parent = f.path.rpartition("/")[0]
         if parent and parent not in made:
-            (dest / parent).mkdir(parents=True, exist_ok=True)
+            (building / parent).mkdir(parents=True, exist_ok=True)
             made.add(parent)
-        target = dest / f.path
+        target = building / f.path
         if f.link_target is not None:
             os.symlink(f.link_target, target)
         else:
             shutil.copy2(snap.root / f.path, target)
+    os.rename(building, dest)
+
+
+def remove_copy(dest: Path) -> None:
+    """Remove a run's snapshot copy, whole or partial."""
+    shutil.rmtree(dest, ignore_errors=True)
+    shutil.rmtree(partial_dir(dest), ignore_errors=True)

@@ -46,7 +46,7 @@ def amlexec(args: list[str], *, cwd: Path, env: dict[str, str]) -> tuple[float, 
     elapsed = time.perf_counter() - started
     if proc.returncode != 0:
         raise SystemExit(f"amlexec {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-    return elapsed, json.loads(proc.stdout)["result"]
+    return elapsed, json.loads(proc.stdout)
 
 
 def rebuilt_steps(project: Path, result: dict) -> str:

@@ -49,8 +49,7 @@ def main() -> int:
 def run(project: Path, env: dict[str, str], runs: int) -> int:
     built = subprocess.run([AMLEXEC, "experiment", "prepare", "-c", "docker", "-o", "json"], cwd=project, env=env,
                            capture_output=True, text=True, check=True)
-    answer = json.loads(built.stdout)
-    image = answer.get("result", answer)["image"]  # with or without the old JSON envelope
+    image = json.loads(built.stdout)["image"]
     bare = ["docker", "run", "--rm", "-v", f"{project}:/w", "-w", "/w", image, "/opt/amlexec/env/bin/python",
             "noop.py"]
     submit = [AMLEXEC, "experiment", "submit", "-c", "docker", "noop.py"]

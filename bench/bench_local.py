@@ -1,25 +1,94 @@
-"""Local target: a no-op script through amlexec against the bare interpreter, side by side.
+"""Local target: a no-op script through amlexec against the bare interpreter, side by side; and
+`history list` on a long history.
 
-    python bench/bench_local.py [--runs 15]
+    python bench/bench_local.py [--runs 15] [--history-runs 10000]
 
-Goal (issue 2): the whole `amlexec experiment submit -c local noop.py` under 0.15 s.
+Goals: the whole `amlexec experiment submit -c local noop.py` under 0.15 s (issue 2); with 10,000 runs
+in history, `amlexec history list` (the default table view) at most 0.25 s and
+`amlexec history list --last 10000 -o json` at most 0.6 s (issue 10).
 """
 
 from __future__ import annotations
 
 import argparse
+import random
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from benchlib import AMLEXEC, bench_env, precompile, report, time_command
+
+HISTORY_GOALS = {"table": 0.25, "json": 0.6}
+
+
+def build_history(project: Path, count: int) -> float:
+    """`count` finished runs written straight through the run store, shaped like the runs of `amlexec
+    init`'s train.py on the local target (properties, handle and supervisor as a real run records them;
+    two scalars and a 10-point loss curve; logs; one output file), every tenth Failed with no metrics.
+    Returns the seconds it took."""
+    from amlexec.history.report import attachments
+    from amlexec.history.store import HistoryStore, iso_utc
+
+    started = time.perf_counter()
+    rng = random.Random(7)
+    store = HistoryStore(project / ".amlexec")
+    begin = time.time() - count * 60.0
+    for number in range(count):
+        when = begin + number * 60.0
+        record = store.create_run(
+            project=project.name, status="Running", script_name="train.py", arguments=["--epochs", "50"],
+            runconfig="local", target="local", target_type="local", start_time_utc=iso_utc(when + 0.2),
+            properties={"CommitId": None, "snapshot_files": 8, "snapshot_bytes": 5242,
+                        "python": "/usr/bin/python3 (pythonLocation 'python')", "python_source": "pythonLocation"},
+            supervisor={"pid": 4208 + number, "start": 138806})
+        run_dir = store.run_dir(record.run_id)
+        store.update(record.run_id, handle={"pid": 4211 + number, "start": 138880, "run_dir": str(run_dir),
+                                            "command": ["/usr/bin/python3", "train.py", "--epochs", "50"]})
+        (run_dir / "driver_log.txt").write_text("learning rate 0.05: a=2.990 b=1.010 mse=0.01000\n")
+        (run_dir / "control_log.txt").write_text("target local\n")
+        if number % 10 == 9:
+            store.finish(record.run_id, status="Failed", exit_code=1, error="exited with code 1")
+        else:
+            (run_dir / "outputs").mkdir()
+            (run_dir / "outputs" / "model.json").write_text('{"a": 3.0, "b": 1.0}')
+            store.add_metrics(record.run_id, [{"name": "learning_rate", "value": 0.05},
+                                              {"name": "mse", "value": rng.random()},
+                                              {"name": "loss", "value": [rng.random() for _ in range(10)]}])
+            store.finish(record.run_id, status="Completed", exit_code=0)
+        store.record_attachments(record.run_id, attachments(run_dir))  # as experiment.finalize does
+    store.close()
+    return time.perf_counter() - started
+
+
+def bench_history(runs: int, count: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        project = Path(tmp) / "longhistory"
+        subprocess.run([AMLEXEC, "init", str(project)], check=True, capture_output=True, env=bench_env())
+        seconds = build_history(project, count)
+        print(f"\n  ({count} runs written into history in {seconds:.1f} s)")
+        python = sys.executable
+        rows = [
+            ("python -c pass (bare)", time_command([python, "-c", "pass"], cwd=project, runs=runs)),
+            ("amlexec history list", time_command([AMLEXEC, "history", "list"], cwd=project, runs=runs)),
+            (f"amlexec history list --last {count} -o json",
+             time_command([AMLEXEC, "history", "list", "--last", str(count), "-o", "json"], cwd=project, runs=runs)),
+            ("amlexec history list -o json",
+             time_command([AMLEXEC, "history", "list", "-o", "json"], cwd=project, runs=runs)),
+        ]
+        report(f"history list with {count} runs in history", rows)
+        for (name, samples), goal in ((rows[1], HISTORY_GOALS["table"]), (rows[2], HISTORY_GOALS["json"])):
+            median = statistics.median(samples)
+            verdict = "meets" if median <= goal else "misses"
+            print(f"  {name}: {median * 1000:.0f} ms; {verdict} the {goal * 1000:.0f} ms goal")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--history-runs", type=int, default=10_000)
     args = parser.parse_args()
     precompile()
     with tempfile.TemporaryDirectory() as tmp:
@@ -41,6 +110,7 @@ def main() -> None:
         verdict = "meets" if submit < 0.15 else "misses"
         print(f"\n  local submit: {submit * 1000:.0f} ms in all, {1000 * (submit - bare):.0f} ms added by amlexec; "
               f"{verdict} the 150 ms goal")
+    bench_history(max(3, args.runs // 3), args.history_runs)
 
 
 if __name__ == "__main__":

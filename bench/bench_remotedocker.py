@@ -67,7 +67,7 @@ def run(root: Path, host, key: Path, runs: int, mb: int) -> int:  # type: ignore
                            capture_output=True, text=True, check=True)
     first_seconds = time.perf_counter() - started
     copied = re.search(r"copied \S+ to .*: (\d+) MB in ([\d.]+)s", first.stderr)
-    image = json.loads(first.stdout)["result"]["image"]
+    image = json.loads(first.stdout)["image"]
     host.sh(f"mkdir -p /home/{USER}/w && touch /home/{USER}/w/noop.py && chown -R {USER}: /home/{USER}/w")
     bare = ["ssh", "-q", "-p", str(host.port), "-i", str(key), "-o", "BatchMode=yes", "-o",
             "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={home / 'known_hosts'}", f"{USER}@127.0.0.1",

@@ -121,12 +121,12 @@ def main() -> None:
             project = work / "proj"
             make_project(project, head.host.address, keys.good)
             first_prepare = json.loads(amlexec("experiment", "prepare", "-c", "shipped", "-o", "json",
-                                               cwd=project).stdout)["result"]
+                                               cwd=project).stdout)
             prepares = []
             for _ in range(3):
                 started = time.perf_counter()
                 second = json.loads(amlexec("experiment", "prepare", "-c", "shipped", "-o", "json",
-                                            cwd=project).stdout)["result"]
+                                            cwd=project).stdout)
                 prepares.append((time.perf_counter() - started, second["seconds"]))
             shipped = ["--archives", f"{first_prepare['archive']}#amlexec_env",
                        "--conf", "spark.pyspark.python=./amlexec_env/bin/python",

@@ -12,5 +12,5 @@ for k in (1, 3, 5, 9, 15):
 
 best = subprocess.run(["amlexec", "history", "list", "--query", "max_by([?k], &Accuracy)", "-o", "json"],
                       check=True, capture_output=True, text=True)
-run = json.loads(best.stdout)["result"]
+run = json.loads(best.stdout)
 print(f"best: k={run['k']} accuracy={run['Accuracy']:.3f} ({run['run_id']})")

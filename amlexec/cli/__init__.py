@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -10,37 +9,16 @@ from collections.abc import Sequence
 from ..errors import AmlexecError, ExitCode, UsageError
 
 
-def _wants_json(argv: Sequence[str]) -> bool:
-    for i, arg in enumerate(argv):
-        if arg == "--":
-            return False
-        if arg in ("-o", "--output") and i + 1 < len(argv):
-            if argv[i + 1] == "json":
-                return True
-        elif arg in ("-ojson", "--output=json"):
-            return True
-    return False
-
-
-def _command_name(argv: Sequence[str]) -> str:
-    words = []
-    for arg in argv:
-        if arg.startswith("-") or len(words) == 2:
-            break
-        words.append(arg)
-    return " ".join(words)
-
-
 def _debug(argv: Sequence[str]) -> bool:
     return "--debug" in argv[:1] or os.environ.get("AMLEXEC_DEBUG", "") not in ("", "0")
 
 
-def report(error: AmlexecError, *, argv: Sequence[str]) -> int:
-    """Print an error the way every command does, and return its exit code."""
-    if _wants_json(argv):
-        from ..output import envelope
+def report(error: AmlexecError) -> int:
+    """Print an error the way every command does, and return its exit code.
 
-        sys.stdout.write(json.dumps(envelope(_command_name(argv), error=error), indent=2) + "\n")
+    Only on stderr, whatever `-o` says: as with the az CLI, a failed command prints nothing on stdout,
+    so a script reading `-o json` or `-o tsv` never mistakes an error for data; the exit code says it failed.
+    """
     sys.stderr.write(f"amlexec: error: {error.message}\n")
     if error.hint:
         sys.stderr.write(f"hint: {error.hint}\n")
@@ -63,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             import traceback
 
             traceback.print_exc()
-        return report(exc, argv=args)
+        return report(exc)
     except typer.TyperException as exc:
         if type(exc).__name__ == "NoArgsIsHelpError":
             sys.stdout.write(exc.format_message() + "\n")
@@ -71,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = exc.format_message()
         ctx = getattr(exc, "ctx", None)
         where = ctx.command_path if ctx is not None else "amlexec"
-        return report(UsageError(message.rstrip("."), hint=f"see `{where} --help`"), argv=args)
+        return report(UsageError(message.rstrip("."), hint=f"see `{where} --help`"))
     except KeyboardInterrupt:
         sys.stderr.write("amlexec: interrupted\n")
         return int(ExitCode.CANCELED)
@@ -79,11 +57,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         # `amlexec history list | head`: the reader left; say nothing more
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:  # `> /dev/full`, a vanished folder: an I/O failure (74), not a bug
+        from ..errors import StorageError
+
+        message = (f"reading or writing {exc.filename} failed: {exc.strerror or exc}" if exc.filename
+                   else f"cannot write standard output: {exc.strerror or exc}")
+        return report(StorageError(message, hint="check the disk and the folder: full, read-only, or gone"))
     except Exception as exc:
         if debug:
             raise
         return report(
             AmlexecError(f"internal error: {exc!r}",
                          hint="rerun with --debug for a traceback and report it"),
-            argv=args,
         )

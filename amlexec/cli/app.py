@@ -41,6 +41,7 @@ GROUPS = {
     "history": ("history", "List, inspect, compare and follow runs."),
     "env": ("env", "Solve and lock the run environment (conda and pip packages)."),
     "image": ("image", "Build base images for Docker targets; copy images to remote Docker hosts."),
+    "compat": ("compat", "Helpers for Workbench-era scripts (an `az` shim for `az ml ...`)."),
 }
 
 

@@ -18,8 +18,11 @@ AddressOpt = Annotated[str, typer.Option("--address", "-a", help="Host name or I
 UserOpt = Annotated[str | None, typer.Option("--username", "-u", help="SSH user.")]
 PasswordOpt = Annotated[str | None, typer.Option(
     "--password", "-w", help="SSH password (kept in the credentials store, never in aml_config/). "
-    "Prefer --password-stdin: a password on the command line shows in process listings.")]
-PasswordStdinOpt = Annotated[bool, typer.Option("--password-stdin", help="Read the SSH password from stdin.")]
+    "Prefer --password-stdin or AMLEXEC_SSH_PASSWORD: a password on the command line shows in process "
+    "listings and shell history.")]
+PasswordStdinOpt = Annotated[bool, typer.Option(
+    "--password-stdin", help="Read the SSH password from the first line of stdin. Without any password or key "
+    "option, the AMLEXEC_SSH_PASSWORD environment variable is used when set.")]
 KeyOpt = Annotated[str | None, typer.Option("--private-key-file", help="SSH private key file.")]
 PassphraseOpt = Annotated[str | None, typer.Option(
     "--private-key-passphrase", help="Passphrase of the private key (kept in the credentials store).")]
@@ -38,10 +41,8 @@ PythonOpt = Annotated[str | None, typer.Option("--python", help="pythonLocation:
 def _attach(kind: str, output: OutputFormat = OutputFormat.table, query: str | None = None, **values: object) -> None:
     from ..configure import AttachRequest, attach
 
-    if values.pop("password_stdin", False):
-        import sys
-
-        values["password"] = sys.stdin.readline().rstrip("\r\n")
+    if "password" in values:
+        _password_source(values)
     project = project_here()
     result = attach(project, AttachRequest(kind=kind, **values))  # type: ignore[arg-type]
     for note in result.notes:
@@ -55,6 +56,41 @@ def _attach(kind: str, output: OutputFormat = OutputFormat.table, query: str | N
                                       "runconfig_file": files[1], "notes": result.notes}, output, query)
     progress(f"attached {kind} target '{result.compute.name}'; "
              f"run with: amlexec experiment submit -c {result.runconfig.name} SCRIPT")
+
+
+PASSWORD_VARIABLE = "AMLEXEC_SSH_PASSWORD"
+
+
+def _password_source(values: dict[str, object]) -> None:
+    """-w, --password-stdin or AMLEXEC_SSH_PASSWORD, in values["password"]; warns about -w."""
+    import os
+    import sys
+
+    from ..errors import UsageError
+
+    from_stdin = values.pop("password_stdin", False)
+    if from_stdin and values.get("password"):
+        raise UsageError("give the password one way: -w/--password or --password-stdin",
+                         hint="drop -w/--password: it shows in process listings")
+    if from_stdin:
+        line = sys.stdin.readline().rstrip("\r\n")
+        if not line:
+            raise UsageError("--password-stdin read no password: stdin was empty",
+                             hint="pipe the password in, e.g. `printf '%s\\n' \"$PASS\" | amlexec computetarget "
+                             "attach ... --password-stdin`")
+        values["password"] = line
+    elif values.get("password"):
+        from ..credentials import hide_from_process_list
+        from ..notices import warn
+
+        hidden = hide_from_process_list(str(values["password"]))
+        seen = "was visible in process listings (ps) while amlexec started" if hidden else \
+            "is visible in process listings (ps) while amlexec runs"
+        warn(f"a password given with -w/--password {seen}, and stays in your shell history; use --password-stdin "
+             f"or the {PASSWORD_VARIABLE} environment variable instead")
+    elif os.environ.get(PASSWORD_VARIABLE) and not (values.get("private_key_file")
+                                                     or values.get("use_azureml_ssh_key")):
+        values["password"] = os.environ[PASSWORD_VARIABLE]
 
 
 @attach_app.command("local")

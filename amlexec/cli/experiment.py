@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ..output import OutputFormat
+from ..output import OutputFormat, short, terminal_width
+from ..output.table import cell, cut
 from .common import OutputOpt, QueryOpt, RunIdOpt, progress, project_here, show
+
+if TYPE_CHECKING:
+    from ..history.store import HistoryStore, RunRecord
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -93,7 +97,7 @@ def submit(
     from ..experiment import submit as do_submit
     from ..runs import describe, open_store
 
-    json_mode = output == OutputFormat.json
+    json_mode = not output.for_people  # with a data format, stdout holds the data alone; the stream goes to stderr
     words = list(script_and_args or [])
     request = SubmitRequest(runconfig=run_configuration, script=words[0] if words else None,
                             args=tuple(words[1:]), target=target, conda_file=conda_file, spark_file=spark_file,
@@ -106,12 +110,22 @@ def submit(
     result = do_submit(project, request, sink=_console_sink(json_mode), progress=progress, announce=announce)
     if result.record is None:
         raise typer.Exit(result.exit_code)
-    info = describe(open_store(project), result.record)
+    store = open_store(project)
+    info = describe(store, result.record)
     if output == OutputFormat.table and query is None:
         _summary(info, detached=detach or not result.record.is_final)
     else:
         show("experiment submit", info, output, query)
+    _failure_hints(store, result.record)
     raise typer.Exit(result.exit_code)
+
+
+def _failure_hints(store: HistoryStore, record: RunRecord) -> None:
+    """`hint:` lines on stderr after a failed run (a module the script could not import, and why)."""
+    from ..runhints import failure_hints
+
+    for line in failure_hints(record, store.run_dir(record.run_id)):
+        progress(f"hint: {line}")
 
 
 def _summary(info: dict, *, detached: bool) -> None:
@@ -127,8 +141,10 @@ def _summary(info: dict, *, detached: bool) -> None:
     if app:
         ui = info["properties"].get("spark_ui")
         lines.append(f"  Spark application: {app}" + (f" ({ui})" if ui else ""))
-    for name, value in info["metrics"].items():
-        lines.append(f"  {name}: {value}")
+    width = terminal_width()
+    for name, value in info["metrics"].items():  # a logged list as its last value and count
+        line = f"  {name}: {cell(short(value))}"
+        lines.append(line if width is None else cut(line, width))
     outputs = [a for a in info["attachments"].split(", ") if a.startswith("outputs/")]
     if outputs:
         lines.append(f"  Outputs: {len(outputs)} file(s); copy them here with `amlexec experiment return -r {run_id}`")
@@ -149,13 +165,17 @@ def cancel(run: RunIdOpt, output: OutputOpt = OutputFormat.table, query: QueryOp
 
 @app.command("return")
 def return_outputs(run: RunIdOpt) -> None:
-    """Copy a run's outputs/ into the project's outputs/ folder."""
-    from ..runs import copy_outputs, get_run
+    """Copy a run's outputs/ into the project's outputs/ folder. Nothing is written through a symbolic link."""
+    from ..runs import copy_outputs, get_run, project_outputs
 
     project = project_here()
     store, record = get_run(project, run)
-    count = copy_outputs(store, record, project.root / "outputs")
-    progress(f"copied {count} file(s) from run {run} into {project.root / 'outputs'}")
+    dest = project_outputs(project)
+    copied = copy_outputs(store, record, dest)
+    for warning in copied.warnings:
+        progress(f"warning: {warning}")
+    extra = " (the run has no outputs)" if copied.files == 0 and not copied.warnings else ""
+    progress(f"copied {copied.files} file(s) from run {run} into {dest}{extra}")
 
 
 @app.command("prepare")

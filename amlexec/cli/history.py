@@ -8,11 +8,14 @@ from typing import Annotated
 
 import typer
 
-from ..errors import NotFoundError
+from ..errors import NotFoundError, UsageError
 from ..output import OutputFormat
-from .common import OutputOpt, QueryOpt, RunIdOpt, progress, project_here, show
+from .common import OutputOpt, QueryOpt, RunIdOpt, no_cycle_collection, progress, project_here, show
 
 app = typer.Typer(no_args_is_help=True)
+
+
+PAGE = 50  # the table view shows the newest runs only; JSON and tsv return them all
 
 
 @app.command("list")
@@ -21,24 +24,34 @@ def list_runs(
     target: Annotated[str | None, typer.Option("--target", "-t", help="Only runs on this target.")] = None,
     script: Annotated[str | None, typer.Option("--script", help="Only runs of this script.")] = None,
     last: Annotated[int | None, typer.Option("--last", min=1, help="Only the newest N runs.")] = None,
+    every: Annotated[bool, typer.Option("--all", help=f"The table: every run, not only the newest {PAGE}.")] = False,
     output: OutputOpt = OutputFormat.table,
     query: QueryOpt = None,
 ) -> None:
-    """List runs, newest first. JSON rows carry each run's metrics as top-level keys."""
-    from ..history.report import list_row
+    """List runs, newest first. JSON rows carry each run's metrics as top-level keys (null where a run did
+    not log one); the table shows the newest 50 runs unless --all or --last N is given."""
+    from ..history.report import list_row, metric_names, with_all_metrics
     from ..runs import describe_many, open_store, refresh_active
 
+    if every and last is not None:
+        raise UsageError("--all and --last cannot be used together", hint="give one of them")
     project = project_here()
     store = open_store(project)
     refresh_active(store, project)
-    infos = describe_many(store, store.list(status=status, target=target, script=script, last=last))
-    if output == OutputFormat.table and query is None:
-        names: list[str] = []
-        for info in infos:
-            names.extend(n for n in info["metrics"] if n not in names)
-        show("history list", [list_row(i, names) for i in infos], output)
-    else:
-        show("history list", infos, output, query)
+    table_view = output.for_people and query is None
+    paged = table_view and last is None and not every
+    filters = {"status": status, "target": target, "script": script}
+    if not table_view:
+        with no_cycle_collection():
+            show("history list", with_all_metrics(describe_many(store, store.list(**filters, last=last))),
+                 output, query)
+        return
+    records = store.list(**filters, last=PAGE if paged else last)
+    infos = describe_many(store, records)
+    names = metric_names(infos)
+    show("history list", [list_row(i, names) for i in infos], output, keep=("Run_id", "Status"))
+    if paged and len(records) == PAGE and (total := store.count(**filters)) > PAGE:
+        progress(f"(the newest {PAGE} of {total} runs; see all with --all, or the newest N with --last N)")
 
 
 @app.command("info")
@@ -56,7 +69,13 @@ def info(
     if artifact is not None:
         _print_artifact(store.run_dir(record.run_id), artifact)
         return
-    show("history info", describe(store, record), output, query)
+    _show_run("history info", describe(store, record), output, query)
+
+
+def _show_run(command: str, info: dict, output: OutputFormat, query: str | None) -> None:
+    from ..history.report import info_view
+
+    show(command, info_view(info) if output.for_people and query is None else info, output, query)
 
 
 def _print_artifact(run_dir: Path, name: str) -> None:
@@ -80,7 +99,7 @@ def last(output: OutputOpt = OutputFormat.table, query: QueryOpt = None) -> None
     records = store.list(last=1)
     if not records:
         raise NotFoundError("this project has no runs yet", hint="amlexec experiment submit -c local SCRIPT")
-    show("history last", describe(store, refresh(store, project, records[0])), output, query)
+    _show_run("history last", describe(store, refresh(store, project, records[0])), output, query)
 
 
 @app.command("logs")
@@ -102,6 +121,7 @@ def compare(run_ids: Annotated[list[str], typer.Argument(help="Two or more run i
             output: OutputOpt = OutputFormat.table, query: QueryOpt = None) -> None:
     """Metrics of several runs side by side."""
     from ..history.report import compare as rows_for
+    from ..history.report import short_rows
     from ..runs import describe, get_run
 
     project = project_here()
@@ -109,16 +129,25 @@ def compare(run_ids: Annotated[list[str], typer.Argument(help="Two or more run i
     for run_id in run_ids:
         store, record = get_run(project, run_id)
         infos.append(describe(store, record))
-    show("history compare", rows_for(infos), output, query)
+    rows = rows_for(infos)
+    show("history compare", short_rows(rows) if output.for_people and query is None else rows, output, query)
 
 
 @app.command("download")
 def download(run: RunIdOpt,
-             directory: Annotated[Path, typer.Option("--directory", "-d", help="Folder to copy outputs into.")]
+             directory: Annotated[str, typer.Option("--directory", "-d", help="Folder to copy outputs into "
+                                                    "(made if missing).")]
              ) -> None:
-    """Copy a run's outputs/ files into a folder."""
+    """Copy a run's outputs/ files into a folder. Nothing is written through a symbolic link there."""
     from ..runs import copy_outputs, get_run
 
+    if not directory.strip():
+        raise UsageError("--directory must name a folder, not be empty",
+                         hint="amlexec history download -r RUN_ID -d FOLDER (use -d . for this folder)")
+    dest = Path(directory)
     store, record = get_run(project_here(), run)
-    count = copy_outputs(store, record, directory)
-    progress(f"copied {count} file(s) into {directory}")
+    copied = copy_outputs(store, record, dest)
+    for warning in copied.warnings:
+        progress(f"warning: {warning}")
+    extra = " (the run has no outputs)" if copied.files == 0 and not copied.warnings else ""
+    progress(f"copied {copied.files} file(s) into {dest}{extra}")

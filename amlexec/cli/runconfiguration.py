@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ..errors import UsageError
 from ..output import OutputFormat
 from .common import NameOpt, OutputOpt, QueryOpt, progress, project_here, show
+
+if TYPE_CHECKING:
+    from ..config.runconfig import RunConfig
+    from ..project import Project
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -62,8 +66,22 @@ def show_runconfig(name: Annotated[str, typer.Argument(help="Run configuration n
     """Show a run configuration's settings."""
     from ..config.schema import to_mapping
 
-    rc = project_here().load_runconfig(name)
+    project = project_here()
+    rc = project.load_runconfig(name)
+    _warn_missing_dependency_files(project, rc)
     show("runconfiguration show", {"name": rc.name, **to_mapping(rc)}, output, query)
+
+
+def _warn_missing_dependency_files(project: Project, rc: RunConfig) -> None:
+    from ..notices import warn
+
+    files = (("CondaDependenciesFile", rc.conda_dependencies_file, "docker, remotedocker and cluster runs read it"),
+             ("SparkDependenciesFile", rc.spark_dependencies_file,
+              "PySpark runs read it" if rc.is_pyspark else "only Framework: PySpark runs read it"))
+    for key, relative, who in files:
+        path = project.resolve_file(relative)
+        if not path.is_file():
+            warn(f"{project.display(path)} ({key} in {rc.file_name}) does not exist; {who}")
 
 
 @app.command("delete")

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import ConfigError
 from . import schema
 from .schema import BOOL, STR, key
-from .yamlio import dump_mapping, read_text
+from .yamlio import dump_mapping, key_line, read_text
 
 TARGET_TYPES = {
     "local": "local",
@@ -95,26 +97,61 @@ class ComputeTarget:
         return bool(self.password) and not self.password_is_reference
 
 
+_PORT = re.compile(r"[0-9]{1,5}\Z")
+
+
+def address_problem(address: str) -> str | None:
+    """Why `address` is not `host`, `host:port` or `[v6]:port` with a port in 1-65535, or None."""
+    try:
+        split_address(address)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
 def split_address(address: str) -> tuple[str, int]:
-    """`host`, `host:port` or `[v6]:port` into (host, port); port 22 by default."""
+    """`host`, `host:port`, `[v6]`, `[v6]:port` or a bare IPv6 address into (host, port); port 22 by default.
+
+    Raises ValueError (its text says why) for an empty host, or a port that is not a number in 1-65535.
+    """
     text = address.strip()
     if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        return host, int(rest[1:]) if rest.startswith(":") and rest[1:].isdigit() else 22
-    if text.count(":") == 1:
-        host, _, port = text.partition(":")
-        if port.isdigit():
-            return host, int(port)
-    return text, 22
+        host, closed, rest = text[1:].partition("]")
+        if not closed or (rest and not rest.startswith(":")):
+            raise ValueError(f"'{address}' is not [IPv6 address] or [IPv6 address]:PORT")
+        port = _port(rest[1:], address) if rest else 22
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+        port = _port(port_text, address)
+    else:
+        host, port = text, 22  # a name, an IPv4 address, or a bare IPv6 address (two colons or more)
+    if not host or any(c.isspace() for c in host):
+        raise ValueError(f"'{address}' has no host name" if not host else f"'{address}' is not a host name")
+    return host, port
+
+
+def _port(text: str, address: str) -> int:
+    if not _PORT.match(text):
+        raise ValueError(f"the port of '{address}' is not a number" if text else f"'{address}' has no port after ':'")
+    port = int(text)
+    if not 1 <= port <= 65535:
+        raise ValueError(f"port {port} of '{address}' is outside 1-65535")
+    return port
 
 
 def parse_compute(name: str, text: str, *, display: str, path: Path | None = None) -> ComputeTarget:
     from .yamlio import parse_mapping
 
-    raw = parse_mapping(text, display)
+    raw = parse_mapping(text, display, text_keys=schema.text_keys(ComputeTarget))
     target = schema.build(
         ComputeTarget, raw, display=display, text=text, fixed={"name": name, "path": path}, required=("type",)
     )
+    if target.address is not None:
+        problem = address_problem(target.address)
+        if problem is not None:
+            line = key_line(text, "address")
+            raise ConfigError(f"{display}{f', line {line}' if line else ''}: address: {problem}",
+                              hint="write address: HOST, HOST:PORT or [IPv6]:PORT, with a port in 1-65535")
     return dataclasses.replace(target, raw_type=str(raw["type"]))
 
 

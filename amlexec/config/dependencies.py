@@ -77,13 +77,14 @@ def spec_name(spec: str) -> str:
 
 
 def parse_conda(text: str, *, display: str, path: Path | None = None) -> CondaDependencies:
-    raw = parse_mapping(text, display)
+    raw = parse_mapping(text, display, text_keys=schema.text_keys(CondaDependencies))
     deps = schema.build(CondaDependencies, raw, display=display, text=text, fixed={"path": path})
     conda: list[str] = []
     pip: list[str] = []
     items = deps.dependencies or ()
     if not isinstance(items, (list, tuple)):
-        raise ConfigError(f"{display}: 'dependencies' must be a list, found {_kind(items)}")
+        raise ConfigError(f"{display}: 'dependencies' must be a list, found {_kind(items)}",
+                          hint="write one '- package spec' per line under dependencies:")
     for i, item in enumerate(items):
         if isinstance(item, dict):
             for sub_key, sub in item.items():
@@ -95,12 +96,14 @@ def parse_conda(text: str, *, display: str, path: Path | None = None) -> CondaDe
                 if sub is None:
                     continue
                 if not isinstance(sub, list):
-                    raise ConfigError(f"{display}: dependencies[{i}].pip must be a list, found {_kind(sub)}")
+                    raise ConfigError(f"{display}: dependencies[{i}].pip must be a list, found {_kind(sub)}",
+                                      hint="write one '- requirement' per line under '- pip:'")
                 pip.extend(str(p).strip() for p in sub if p is not None)
         elif isinstance(item, (str, int, float)) and not isinstance(item, bool):
             conda.append(str(item).strip())
         else:
-            raise ConfigError(f"{display}: dependencies[{i}] must be a package spec, found {_kind(item)}")
+            raise ConfigError(f"{display}: dependencies[{i}] must be a package spec, found {_kind(item)}",
+                              hint="write conda specs as text, e.g. '- numpy=1.26'")
     return CondaDependencies(
         path=deps.path,
         name=deps.name,
@@ -141,22 +144,25 @@ class SparkDependencies:
 
 
 def parse_spark(text: str, *, display: str, path: Path | None = None) -> SparkDependencies:
-    raw = parse_mapping(text, display)
+    raw = parse_mapping(text, display, text_keys=schema.text_keys(SparkDependencies))
     deps = schema.build(SparkDependencies, raw, display=display, text=text, fixed={"path": path})
     conf_raw = deps.configuration or {}  # all entries commented out leaves a null mapping
     if not isinstance(conf_raw, dict):
-        raise ConfigError(f"{display}: 'configuration' must be name: value pairs, found {_kind(conf_raw)}")
+        raise ConfigError(f"{display}: 'configuration' must be name: value pairs, found {_kind(conf_raw)}",
+                          hint="write one 'spark.setting: value' per line under configuration:")
     conf = {str(k): schema._scalar_text(v) for k, v in conf_raw.items() if v is not None}
     packages: list[MavenPackage] = []
     pkgs = deps.packages_raw or []
     if not isinstance(pkgs, list):
-        raise ConfigError(f"{display}: 'packages' must be a list, found {_kind(pkgs)}")
+        raise ConfigError(f"{display}: 'packages' must be a list, found {_kind(pkgs)}",
+                          hint="list Maven packages as '- group: ...' entries with artifact and version")
     for i, pkg in enumerate(pkgs):
         if isinstance(pkg, str) and pkg.count(":") == 2:
             packages.append(MavenPackage(*pkg.split(":")))
             continue
         if not isinstance(pkg, dict):
-            raise ConfigError(f"{display}: packages[{i}] must have group, artifact and version")
+            raise ConfigError(f"{display}: packages[{i}] must have group, artifact and version",
+                              hint="write it as group/artifact/version keys, or as 'group:artifact:version'")
         missing = [k for k in ("group", "artifact", "version") if not pkg.get(k)]
         if missing:
             raise ConfigError(

@@ -6,9 +6,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import schema
+from ..errors import ConfigError
+from . import environ, schema
+from .names import name_problem
 from .schema import ANY, BOOL, STR, STR_LIST, STR_MAP, key
-from .yamlio import dump_mapping, parse_mapping, read_text
+from .yamlio import dump_mapping, key_line, parse_mapping, read_text
 
 FILE_PLACEHOLDER = "$file"
 DEFAULT_CONDA_FILE = "aml_config/conda_dependencies.yml"
@@ -80,8 +82,41 @@ class RunConfig:
 
 
 def parse_runconfig(name: str, text: str, *, display: str, path: Path | None = None) -> RunConfig:
-    raw = parse_mapping(text, display)
-    return schema.build(RunConfig, raw, display=display, text=text, fixed={"name": name, "path": path})
+    raw = parse_mapping(text, display, text_keys=schema.text_keys(RunConfig))
+    rc = schema.build(RunConfig, raw, display=display, text=text, fixed={"name": name, "path": path})
+    _check_target(rc, text, display)
+    _check_process_values(rc, text, display)
+    return rc
+
+
+def _check_target(rc: RunConfig, text: str, display: str) -> None:
+    if rc.target is None:
+        return
+    problem = "is empty" if not rc.target.strip() else name_problem(rc.target)
+    if problem is not None:
+        line = key_line(text, "Target")
+        shown = rc.target if len(rc.target) <= 40 else rc.target[:37] + "..."
+        raise ConfigError(f"{display}{f', line {line}' if line else ''}: Target '{shown}' {problem}",
+                          hint="set Target to the name of a file aml_config/NAME.compute, without the extension "
+                          "(see `amlexec computetarget list`)")
+
+
+def _check_process_values(rc: RunConfig, text: str, display: str) -> None:
+    """Names and values no process could be started with, refused when the file loads (file, line, key)."""
+    for name, value in (rc.environment_variables or {}).items():
+        problem, hint = environ.name_problem(name), environ.NAME_HINT
+        if problem is None:
+            problem, hint = environ.value_problem(name, value), environ.VALUE_HINT
+        if problem is not None:
+            line = key_line(text, "EnvironmentVariables", name)
+            raise ConfigError(f"{display}{f', line {line}' if line else ''}: EnvironmentVariables: {problem}",
+                              hint=hint)
+    for index, arg in enumerate(rc.argument_vector):
+        problem = environ.arg_problem(index, arg)
+        if problem is not None:
+            line = key_line(text, "ArgumentVector")
+            raise ConfigError(f"{display}{f', line {line}' if line else ''}: ArgumentVector: {problem}",
+                              hint=environ.VALUE_HINT)
 
 
 def load_runconfig(path: Path, *, display: str | None = None) -> RunConfig:

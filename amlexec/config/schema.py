@@ -44,6 +44,15 @@ def key(
     return dataclasses.field(default=default, metadata=meta)
 
 
+def text_keys(cls: type) -> frozenset[str]:
+    """The keys (and aliases) of `cls` whose values are text: YAML keeps their source text (`yamlload`)."""
+    out: set[str] = set()
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if f.metadata.get("kind") in (STR, STR_LIST, STR_MAP):
+            out.update((f.metadata["key"], *f.metadata["aliases"]))
+    return frozenset(out)
+
+
 def _coerce(value: Any, spec: Mapping[str, Any], where: Callable[[str], str]) -> Any:
     kind = spec["kind"]
     name = spec["key"]
@@ -84,6 +93,8 @@ def _coerce(value: Any, spec: Mapping[str, Any], where: Callable[[str], str]) ->
             raise ConfigError(f"{where(name)} must be name: value pairs, found {_kind(value)}")
         out: dict[str, str] = {}
         for k, v in value.items():
+            if k is None or isinstance(k, (dict, list, tuple)):
+                raise ConfigError(f"{where(name)}: every entry needs a name, found {_kind(k)}")
             if isinstance(v, (dict, list)):
                 raise ConfigError(f"{where(name)}: the value of '{k}' must be text, found {_kind(v)}")
             out[str(k)] = "" if v is None else _scalar_text(v)

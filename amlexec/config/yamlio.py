@@ -10,13 +10,12 @@ from typing import Any
 
 import yaml
 
-from ..errors import ConfigError, NotFoundError
+from ..errors import ConfigError
 from ..fsutil import atomic_write
+from . import yamlload
+from .files import read_config_text
 
-try:  # the C loader is several times faster; pure Python is the fallback on odd builds
-    _Loader: type = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - depends on how PyYAML was built
-    _Loader = yaml.SafeLoader
+_Loader = yamlload.SafeBase
 
 DELETE = object()
 """Marker for `update_yaml_file`: remove this key."""
@@ -41,22 +40,23 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str:
 
 
 def read_text(path: Path, display: str) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise NotFoundError(f"{display} does not exist") from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{display}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
-    except OSError as exc:
-        raise ConfigError(f"cannot read {display}: {exc.strerror or exc}") from exc
+    """A config file's text; a directory, FIFO, link loop or missing file is reported as what it is."""
+    return read_config_text(path, display)
 
 
-def parse_mapping(text: str, display: str) -> dict[str, Any]:
-    """Parse a YAML (or early-preview JSON) document whose top level must be a mapping."""
+def parse_mapping(text: str, display: str, *, text_keys: Iterable[str] = ()) -> dict[str, Any]:
+    """Parse a YAML (or early-preview JSON) document whose top level must be a mapping.
+
+    Scalars under the top-level `text_keys` keep their source text (see `yamlload`); a key given twice, or
+    an alias bomb, is an error naming the file and line.
+    """
     try:
-        data = yaml.load(text, Loader=_Loader)
+        data = yamlload.load(text, text_keys=text_keys)
+    except yamlload.Refused as exc:
+        where = f", line {exc.line}" if exc.line else ""
+        raise ConfigError(f"{display}{where}: {exc.message}", hint=exc.hint) from None
     except yaml.YAMLError as exc:
-        data = _json_fallback(text)
+        data = _json_fallback(text, display)
         if data is None:
             raise ConfigError(_yaml_problem(exc, display), hint="fix the YAML syntax on that line") from exc
     if data is None:
@@ -73,12 +73,24 @@ def load_mapping(path: Path, display: str) -> dict[str, Any]:
     return parse_mapping(read_text(path, display), display)
 
 
-def _json_fallback(text: str) -> Any:
+def _json_fallback(text: str, display: str) -> Any:
     # Early-preview runconfigs were JSON; YAML 1.1 rejects some valid JSON (tabs, for one).
     if not text.lstrip().startswith("{"):
         return None
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for k, v in items:
+            if k in out:
+                lines = [i + 1 for i, line in enumerate(text.splitlines()) if json.dumps(k) in line][:2]
+                at = f", at lines {lines[0]} and {lines[1]}" if len(lines) == 2 else ""
+                raise ConfigError(f"{display}: '{k}' appears twice{at}",
+                                  hint="keep one of them: JSON readers silently use only the last")
+            out[k] = v
+        return out
+
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=pairs)
     except ValueError:
         return None
 
@@ -111,18 +123,21 @@ def _kind(value: Any) -> str:
     return type(value).__name__
 
 
-def key_line(text: str, key: str) -> int | None:
-    """1-based line of a top-level key, for error messages (only computed on the error path)."""
+def key_line(text: str, key: str, *inner: str) -> int | None:
+    """1-based line of a top-level key (or of `inner` keys below it), for error messages (error path only)."""
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError:
         return None
-    if not isinstance(node, yaml.MappingNode):
-        return None
-    for key_node, _ in node.value:
-        if key_node.value == key:
-            return key_node.start_mark.line + 1
-    return None
+    line = None
+    for name in (key, *inner):
+        if not isinstance(node, yaml.MappingNode):
+            return line
+        found = next(((k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == name), None)
+        if found is None:
+            return line
+        line, node = found[0].start_mark.line + 1, found[1]
+    return line
 
 
 def dump_mapping(data: Mapping[str, Any]) -> str:

@@ -115,12 +115,9 @@ def parse_env_map(text: str) -> list[tuple[str, str]]:
 def _config_file_map(path: Path) -> list[tuple[str, str]]:
     if not path.is_file():
         return []
-    import yaml
+    from ..config.yamlio import load_mapping
 
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from None
+    data = load_mapping(path, str(path))  # errors name the file and line
     conda = data.get("conda") if isinstance(data, dict) else None
     mapping = conda.get("channel_map") if isinstance(conda, dict) else None
     if mapping is None:

@@ -221,13 +221,17 @@ def read_lock_summary(path: Path, *, display: str | None = None) -> LockSummary:
     """The lock's metadata and package list, read as plain YAML (fast); ConfigError when it is not a lock."""
     import yaml
 
+    from ..config import yamlload
+
     shown = display or str(path)
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
         raise NotFoundError(f"{shown} does not exist", hint="write it with `amlexec env lock`") from None
     try:
-        data = yaml.load(raw, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        # The strict config loader: a lock is committed with the project, so a key given twice or an alias
+        # bomb in one is refused like in any other config file.
+        data = yamlload.load(raw.decode("utf-8"))
         if not isinstance(data, dict) or data.get("version") != 1 or not isinstance(data.get("metadata"), dict):
             raise ValueError("not a version 1 conda-lock file")
         custom = data["metadata"].get("custom_metadata") or {}
@@ -239,8 +243,10 @@ def read_lock_summary(path: Path, *, display: str | None = None) -> LockSummary:
         installed = sorted([str(p.get("manager")), str(p["name"]), str(p["version"]), str(p.get("build") or ""),
                             str(p["url"]).rsplit("/", 1)[-1], json.dumps(p.get("hash") or {}, sort_keys=True)]
                            for p in packages)
-    except (yaml.YAMLError, ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (yaml.YAMLError, yamlload.Refused, ValueError, KeyError, TypeError, AttributeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if isinstance(exc, yamlload.Refused) and exc.line:
+            first = f"line {exc.line}: {first}"
         raise ConfigError(f"{shown} is not a valid conda-lock file: {first}",
                           hint="delete it and run `amlexec env lock` again") from None
     # Not the file's bytes: where the lock lives (its `sources`), its comments and the options it was solved

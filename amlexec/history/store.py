@@ -2,25 +2,33 @@
 
 Many amlexec processes may write at once (a sweep submits runs in parallel): the database runs in WAL mode
 with a generous busy timeout, and run ids and numbers are allocated inside one IMMEDIATE transaction.
+
+Reading never fails because of one damaged row (rows.py) and never creates anything: a project without
+history reads as empty. Every SQLite or file-system failure is a StorageError (exit 74) naming the database.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field, fields, replace
+from contextlib import contextmanager, suppress
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from ..errors import NotFoundError, StorageError
 from ..fsutil import atomic_write
+from ..notices import warn as notice
+from .rows import ACTIVE_STATUSES, FINAL_STATUSES, RunRecord, Warn, fast_loads, parse_utc
+from .rows import COLUMNS as _COLUMNS
+from .rows import from_row as _from_row
+from .rows import to_row as _to_row
 
-FINAL_STATUSES = ("Completed", "Failed", "Canceled")
-ACTIVE_STATUSES = ("Preparing", "Starting", "Running", "Unreachable")
+__all__ = ["ACTIVE_STATUSES", "FINAL_STATUSES", "HistoryStore", "RunRecord", "iso_utc", "parse_utc", "utc_now"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -55,7 +63,9 @@ CREATE TABLE IF NOT EXISTS metrics (
     PRIMARY KEY (run_id, seq)
 );
 """
-_JSON_COLUMNS = ("arguments", "properties", "handle", "supervisor")
+# Made by the first write that needs it, not on opening: reading an older history (even a read-only one)
+# must not change it.
+_ATTACHMENTS = "CREATE TABLE IF NOT EXISTS attachments (run_id TEXT PRIMARY KEY, names TEXT NOT NULL)"
 
 
 def utc_now() -> str:
@@ -66,52 +76,20 @@ def iso_utc(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def parse_utc(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    run_id: str
-    run_number: int
-    project: str
-    status: str
-    created_utc: str
-    script_name: str | None = None
-    arguments: list[str] = field(default_factory=list)
-    runconfig: str | None = None
-    target: str | None = None
-    target_type: str | None = None
-    start_time_utc: str | None = None
-    end_time_utc: str | None = None
-    exit_code: int | None = None
-    error: str | None = None
-    description: str | None = None
-    user_id: str | None = None
-    properties: dict[str, Any] = field(default_factory=dict)
-    handle: dict[str, Any] = field(default_factory=dict)
-    supervisor: dict[str, Any] = field(default_factory=dict)
-    cancel_requested: bool = False
-
-    @property
-    def is_final(self) -> bool:
-        return self.status in FINAL_STATUSES
-
-
-_COLUMNS = tuple(f.name for f in fields(RunRecord))
-
-
 class HistoryStore:
-    """Run records and metrics of one project."""
+    """Run records and metrics of one project. `warn` receives a line for each damaged row it reads."""
 
-    def __init__(self, state_dir: Path) -> None:
+    def __init__(self, state_dir: Path, *, warn: Warn = notice) -> None:
         self.state_dir = state_dir
         self.runs_dir = state_dir / "runs"
         self.db_path = state_dir / "history.db"
+        self.warn = warn
         self._conn: sqlite3.Connection | None = None
+        self._identity: tuple[int, int] | None = None
 
     # -- connection ---------------------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
+        """The connection, creating the history folder and database on first use."""
         if self._conn is None:
             try:
                 self.runs_dir.mkdir(parents=True, exist_ok=True)
@@ -122,10 +100,22 @@ class HistoryStore:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
                 conn.executescript(_SCHEMA)
-            except (OSError, sqlite3.Error) as exc:
-                raise StorageError(f"cannot open run history {self.db_path}: {exc}") from exc
-            self._conn = conn
+                st = os.stat(self.db_path)
+            except (OSError, sqlite3.Error, StorageError) as exc:
+                raise self._failure("open", exc) from exc
+            self._conn, self._identity = conn, (st.st_dev, st.st_ino)
         return self._conn
+
+    def _reader(self) -> sqlite3.Connection | None:
+        """The connection for a read; None when there is no history yet (a read creates nothing)."""
+        if self._conn is None and not self.db_path.exists():
+            return None
+        return self._connect()
+
+    def _failure(self, verb: str, exc: BaseException) -> StorageError:
+        reason = exc.message if isinstance(exc, StorageError) else (getattr(exc, "strerror", None) or str(exc))
+        return StorageError(f"cannot {verb} run history {self.db_path}: {reason}",
+                            hint="check that the project folder is writable and its disk has free space")
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -134,41 +124,89 @@ class HistoryStore:
             conn.execute("BEGIN IMMEDIATE")
             yield conn
             conn.execute("COMMIT")
-        except BaseException:
+        except BaseException as exc:
             if conn.in_transaction:
-                conn.execute("ROLLBACK")
+                with suppress(sqlite3.Error):  # the transaction is gone with the failure that ended it
+                    conn.execute("ROLLBACK")
+            if isinstance(exc, (sqlite3.Error, OSError)):
+                raise self._failure("write", exc) from exc
             raise
+
+    def _read(self, sql: str, args: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+        conn = self._reader()
+        if conn is None:
+            return []
+        try:
+            return conn.execute(sql, tuple(args)).fetchall()
+        except sqlite3.Error as exc:
+            raise self._failure("read", exc) from exc
 
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
 
+    def database_problem(self) -> str | None:
+        """Why the database this store writes to is no longer the project's (deleted or replaced), if it is not."""
+        if self._identity is None:
+            return None
+        try:
+            st = os.stat(self.db_path)
+        except OSError:
+            return "was deleted"
+        return None if (st.st_dev, st.st_ino) == self._identity else "was replaced by another file"
+
     def run_dir(self, run_id: str) -> Path:
         return self.runs_dir / run_id
 
+    def work_dir(self, run_id: str) -> Path:
+        """The run's private copy of the project snapshot (removed when the run is settled)."""
+        return self.state_dir / "work" / run_id
+
     # -- runs ---------------------------------------------------------------------------------------
     def create_run(self, *, project: str, status: str, **values: Any) -> RunRecord:
-        """Insert a new run named `<project>_<epoch-ms>`, unique even when submits share a millisecond."""
+        """Insert a new run named `<project>_<epoch-ms>`, unique even when submits share a millisecond.
+
+        The run's folder is made inside the same transaction: when it cannot be made, no record is left.
+        """
         millis = int(time.time() * 1000)
         with self._write() as conn:
             while conn.execute("SELECT 1 FROM runs WHERE run_id = ?", (f"{project}_{millis}",)).fetchone():
                 millis += 1
             number = conn.execute("SELECT COALESCE(MAX(run_number), 0) + 1 FROM runs").fetchone()[0]
-            record = RunRecord(
-                run_id=f"{project}_{millis}",
-                run_number=number,
-                project=project,
-                status=status,
-                created_utc=utc_now(),
-                **values,
-            )
-            row = _to_row(record)
-            conn.execute(
-                f"INSERT INTO runs ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", tuple(row.values())
-            )
-        self.run_dir(record.run_id).mkdir(parents=True, exist_ok=True)
+            record = RunRecord(run_id=f"{project}_{millis}", run_number=number, project=project, status=status,
+                               created_utc=utc_now(), **values)
+            self._insert(conn, record)
+            try:
+                self.run_dir(record.run_id).mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StorageError(f"cannot create the run's folder {self.run_dir(record.run_id)}: "
+                                   f"{exc.strerror or exc}",
+                                   hint="check that the project's .amlexec folder is writable") from exc
         return record
+
+    def reinsert(self, record: RunRecord, metrics: list[dict[str, Any]]) -> RunRecord:
+        """Record a run again, with the next free number, in a database that lost it (deleted mid-run)."""
+        with self._write() as conn:
+            number = conn.execute("SELECT COALESCE(MAX(run_number), 0) + 1 FROM runs").fetchone()[0]
+            conn.execute("DELETE FROM runs WHERE run_id = ?", (record.run_id,))
+            self._insert(conn, replace(record, run_number=number))
+        self.add_metrics(record.run_id, metrics)
+        return self.get(record.run_id)
+
+    @staticmethod
+    def _insert(conn: sqlite3.Connection, record: RunRecord) -> None:
+        row = _to_row(record)
+        conn.execute(f"INSERT INTO runs ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                     tuple(row.values()))
+
+    def delete_run(self, run_id: str) -> None:
+        """Forget a run entirely (`TrackedRun: false`)."""
+        with self._write() as conn:
+            conn.execute("DELETE FROM metrics WHERE run_id = ?", (run_id,))
+            conn.execute(_ATTACHMENTS)
+            conn.execute("DELETE FROM attachments WHERE run_id = ?", (run_id,))
+            conn.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))
 
     def update(self, run_id: str, **values: Any) -> RunRecord:
         record = replace(self.get(run_id), **values)
@@ -178,7 +216,8 @@ class HistoryStore:
                          (*row.values(), run_id))
         return record
 
-    def finish(self, run_id: str, *, status: str, exit_code: int | None, error: str | None = None) -> RunRecord:
+    def finish(self, run_id: str, *, status: str, exit_code: int | None, error: str | None = None,
+               end_time_utc: str | None = None) -> RunRecord:
         """Move a run to a final status once; a run that is already final keeps its first outcome."""
         with self._write() as conn:
             current = conn.execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchone()
@@ -187,43 +226,38 @@ class HistoryStore:
             if current[0] not in FINAL_STATUSES:
                 conn.execute(
                     "UPDATE runs SET status = ?, exit_code = ?, error = ?, end_time_utc = ? WHERE run_id = ?",
-                    (status, exit_code, error, utc_now(), run_id),
+                    (status, exit_code, error, end_time_utc or utc_now(), run_id),
                 )
         return self.get(run_id)
 
     def get(self, run_id: str) -> RunRecord:
-        row = self._connect().execute(
-            f"SELECT {', '.join(_COLUMNS)} FROM runs WHERE run_id = ?", (run_id,)
-        ).fetchone()
-        if row is None:
+        rows = self._read(f"SELECT {', '.join(_COLUMNS)} FROM runs WHERE run_id = ?", (run_id,))
+        if not rows:
             raise NotFoundError(
                 f"no run '{run_id}' in this project's run history",
                 hint="list runs with `amlexec history list`",
             )
-        return _from_row(row)
+        return _from_row(rows[0], self.warn)
 
     def list(self, *, status: str | None = None, target: str | None = None, script: str | None = None,
              last: int | None = None) -> list[RunRecord]:
         """Runs newest first, optionally filtered."""
-        where, args = [], []
-        for column, value in (("status", status), ("target", target), ("script_name", script)):
-            if value is not None:
-                where.append(f"{column} = ? COLLATE NOCASE")
-                args.append(value)
-        sql = f"SELECT {', '.join(_COLUMNS)} FROM runs"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY run_number DESC"
+        where, args = _filters(status=status, target=target, script=script)
+        sql = f"SELECT {', '.join(_COLUMNS)} FROM runs{where} ORDER BY run_number DESC"
         if last is not None:
             sql += f" LIMIT {int(last)}"
-        return [_from_row(r) for r in self._connect().execute(sql, args).fetchall()]
+        return [_from_row(r, self.warn) for r in self._read(sql, args)]
+
+    def count(self, *, status: str | None = None, target: str | None = None, script: str | None = None) -> int:
+        """How many runs `list` would return without `last`."""
+        where, args = _filters(status=status, target=target, script=script)
+        rows = self._read(f"SELECT COUNT(*) FROM runs{where}", args)
+        return int(rows[0][0]) if rows else 0
 
     def active(self) -> list[RunRecord]:
         marks = ", ".join("?" * len(ACTIVE_STATUSES))
-        rows = self._connect().execute(
-            f"SELECT {', '.join(_COLUMNS)} FROM runs WHERE status IN ({marks})", ACTIVE_STATUSES
-        ).fetchall()
-        return [_from_row(r) for r in rows]
+        rows = self._read(f"SELECT {', '.join(_COLUMNS)} FROM runs WHERE status IN ({marks})", ACTIVE_STATUSES)
+        return [_from_row(r, self.warn) for r in rows]
 
     # -- metrics ------------------------------------------------------------------------------------
     def add_metrics(self, run_id: str, entries: Iterable[dict[str, Any]]) -> None:
@@ -233,37 +267,47 @@ class HistoryStore:
             conn.executemany("INSERT INTO metrics VALUES (?, ?, ?, ?, ?)", rows)
 
     def metrics(self, run_ids: Iterable[str]) -> dict[str, list[tuple[str, Any]]]:
-        """(name, value) pairs in logging order, per run."""
+        """(name, value) pairs in logging order, per run; a damaged value is left out with a warning."""
         ids = list(run_ids)
         out: dict[str, list[tuple[str, Any]]] = {rid: [] for rid in ids}
-        conn = self._connect()
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            rows = conn.execute(
-                f"SELECT run_id, name, value FROM metrics WHERE run_id IN ({', '.join('?' * len(chunk))})"
-                " ORDER BY run_id, seq",
-                chunk,
-            ).fetchall()
-            for run_id, name, value in rows:
-                out[run_id].append((name, json.loads(value)))
+        for run_id, name, value in self._rows_of(ids, "SELECT run_id, name, value FROM metrics",
+                                                 "ORDER BY run_id, seq"):
+            try:
+                out[run_id].append((str(name), fast_loads(value)))
+            except (TypeError, ValueError):
+                self.warn(f"run {run_id}: a stored value of metric '{name}' is damaged; it is left out")
         return out
 
+    # -- attachments: the file list of a finished run, so that a long `history list` need not scan 10,000
+    # folders. Recorded by the process that collected the run's files, after the last of them arrived.
+    def record_attachments(self, run_id: str, names: list[str]) -> None:
+        with self._write() as conn:
+            conn.execute(_ATTACHMENTS)
+            conn.execute("INSERT OR REPLACE INTO attachments VALUES (?, ?)", (run_id, json.dumps(names)))
 
-def _to_row(record: RunRecord) -> dict[str, Any]:
-    row: dict[str, Any] = {}
-    for name in _COLUMNS:
-        value = getattr(record, name)
-        if name in _JSON_COLUMNS:
-            value = json.dumps(value)
-        elif name == "cancel_requested":
-            value = int(value)
-        row[name] = value
-    return row
+    def attachments(self, run_ids: Iterable[str]) -> dict[str, list[str]]:
+        """The recorded file lists of those runs that have a readable one (the others: read the folder)."""
+        found: dict[str, list[str]] = {}
+        if not self._read("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'attachments'"):
+            return found
+        for run_id, names in self._rows_of(list(run_ids), "SELECT run_id, names FROM attachments", ""):
+            with suppress(TypeError, ValueError):
+                value = fast_loads(names)
+                if isinstance(value, list) and all(isinstance(n, str) for n in value):
+                    found[run_id] = value
+        return found
+
+    def _rows_of(self, ids: list[str], select: str, order: str) -> Iterator[tuple[Any, ...]]:
+        """The rows of `select` for these run ids, a chunk of ids at a time (SQLite's variable limit)."""
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            yield from self._read(f"{select} WHERE run_id IN ({', '.join('?' * len(chunk))}) {order}", chunk)
 
 
-def _from_row(row: tuple[Any, ...]) -> RunRecord:
-    values = dict(zip(_COLUMNS, row, strict=True))
-    for name in _JSON_COLUMNS:
-        values[name] = json.loads(values[name] or ("[]" if name == "arguments" else "{}"))
-    values["cancel_requested"] = bool(values["cancel_requested"])
-    return RunRecord(**values)
+def _filters(*, status: str | None, target: str | None, script: str | None) -> tuple[str, list[str]]:
+    where, args = [], []
+    for column, value in (("status", status), ("target", target), ("script_name", script)):
+        if value is not None:
+            where.append(f"{column} = ? COLLATE NOCASE")
+            args.append(value)
+    return (" WHERE " + " AND ".join(where) if where else ""), args

@@ -8,6 +8,7 @@ A target that cannot do something simply lacks the method; there are no "not sup
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any, ClassVar, Protocol
 
 from ..config.compute import ComputeTarget
 from ..config.runconfig import RunConfig
-from ..errors import UsageError
+from ..errors import ConfigError, UsageError
 from ..project import Project
 
 Sink = Callable[[str, bytes], None]
@@ -118,6 +119,34 @@ def refuse_lock_options(target: Any, compute: ComputeTarget, options: Mapping[st
                          hint="leave the option out: this target installs no conda lock")
 
 
+def python_line(facts: Mapping[str, Any]) -> str | None:
+    """One header line saying which interpreter runs the script, from a target's environment facts
+    (`ensure_environment`); None when the target said nothing about its Python."""
+    python = facts.get("python")
+    if not python:
+        return None
+    version = facts.get("python_version")
+    if version and version != "unknown" and str(version) not in str(python):
+        return f"python: Python {version} at {python}"
+    return f"python: {python}"
+
+
+def check_shared_directory(compute: ComputeTarget, project: Project) -> None:
+    """`nativeSharedDirectory` must be (or become) a folder: a file in its way is a configuration error,
+    found before a run is recorded. Nothing is created here; runs create the folder when they start."""
+    base = compute.native_shared_directory
+    if not base:
+        return
+    folder = Path(os.path.expanduser(base)) / project.name
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ConfigError(f"{compute.file_name}: nativeSharedDirectory '{base}' cannot hold the folder {folder}: "
+                          f"{existing} is not a folder",
+                          hint=f"point nativeSharedDirectory at a folder, or move {existing} away")
+
+
 _REGISTRY: dict[str, str] = {
     "local": "amlexec.targets.local:LocalTarget",
     "docker": "amlexec.targets.docker:DockerTarget",
@@ -136,7 +165,7 @@ def target_for(compute: ComputeTarget, project: Project) -> Any:
     dotted = _REGISTRY.get(compute.type)
     if dotted is None:
         shown = compute.raw_type or compute.type
-        raise UsageError(
+        raise ConfigError(
             f"{compute.file_name}: targets of type '{shown}' cannot run experiments in this version of amlexec",
             hint=f"available types: {', '.join(sorted(_REGISTRY))}",
         )

@@ -72,7 +72,8 @@ class ClusterTarget(SshTarget):
 
     def check(self, runconfig: RunConfig, conda_file: str | None, spark_file: str | None,
               options: Mapping[str, Any] | None = None) -> None:
-        """Before a run is recorded: the dependency files and the Spark settings must be usable."""
+        """Before a run is recorded: the connection settings, the dependency files and the Spark settings."""
+        super().check(runconfig, conda_file, spark_file, options)
         self._plan(runconfig, conda_file)
         if runconfig.is_pyspark:
             self.project.load_spark(runconfig, spark_file)

@@ -29,7 +29,7 @@ from ..image.tags import LABEL_RUN_ID, project_labels
 from ..project import Project
 from ..runlog import ControlLog
 from ..runtime import runtime_dir, runtime_files
-from .base import CONTROL_LOG, Progress, RunSpec
+from .base import CONTROL_LOG, Progress, RunSpec, check_shared_directory
 from .container import ContainerPlan, HostFolders, create_kwargs, host_config_kwargs, plan_container, write_run_tar
 from .docker_run import DockerRun
 
@@ -117,8 +117,12 @@ class DockerTarget:
         from ..environment.imagelock import refuse_stale_pin
         from ..environment.plan import plan_environment
 
+        self.project.require_overrides(runconfig, conda_file, spark_file)
         if runconfig.is_pyspark:
             self.project.load_spark(runconfig, spark_file)
+        if self.compute.shared_volumes:
+            check_shared_directory(self.compute, self.project)
+        offline_setting((options or {}).get("offline"), self.compute)  # a bad AMLEXEC_OFFLINE fails here
         request = self._request(runconfig, conda_file=conda_file, offline=False)
         plan_environment(request.deps, display=request.deps_display, root=request.project_root)
         if not (options or {}).get("relock"):

@@ -12,12 +12,56 @@ from typing import Any, ClassVar
 
 from ..config.compute import ComputeTarget
 from ..config.runconfig import RunConfig
-from ..errors import NotFoundError
+from ..errors import NotFoundError, StorageError
 from ..project import Project
 from ..runtime import runtime_dir
 from ..transport import process
-from .base import DRIVER_LOG, METRICS_FILE, Progress, RunSpec, Sink
+from .base import DRIVER_LOG, METRICS_FILE, Progress, RunSpec, Sink, check_shared_directory
 from .outputs import collect_outputs
+
+ACTIVE_ENV_VARS = ("VIRTUAL_ENV", "CONDA_PREFIX")  # set by `activate` of a venv or a conda environment
+_VERSION_CODE = "import sys; print('%d.%d.%d' % sys.version_info[:3])"
+
+
+def choose_interpreter(location: str | None, *, environ: Mapping[str, str]) -> tuple[str, str] | None:
+    """(the interpreter a local run uses, why that one); None when `location` names nothing runnable.
+
+    `pythonLocation: python` (what `init` writes, Workbench's "the active Python") means the `python` of
+    the activated virtual or conda environment; with none active, amlexec's own interpreter, not whatever
+    `python` comes first on PATH: `.venv/bin/amlexec` without `activate` runs scripts with that venv's
+    Python, as Workbench's local runs used Workbench's own runtime (docs/config-reference.md).
+    """
+    own = sys.executable
+    if not location:
+        return own, "amlexec's own Python: no pythonLocation"
+    if location == "python":
+        active = next((environ[name] for name in ACTIVE_ENV_VARS if environ.get(name)), None)
+        found = shutil.which("python", path=environ.get("PATH")) if active else None
+        if active and found:
+            return found, f"pythonLocation 'python' of the active environment {active}"
+        return own, "pythonLocation 'python', no virtual environment active: amlexec's own Python"
+    found = shutil.which(os.path.expanduser(location), path=environ.get("PATH"))
+    return (found, f"pythonLocation '{location}'") if found else None
+
+
+def python_version(python: str) -> str | None:
+    """The interpreter's version: free for amlexec's own, from pyvenv.cfg for a venv, else asked (~10 ms)."""
+    if os.path.realpath(python) == os.path.realpath(sys.executable):
+        return ".".join(map(str, sys.version_info[:3]))
+    cfg = Path(python).parent.parent / "pyvenv.cfg"
+    try:
+        for line in cfg.read_text(encoding="utf-8", errors="replace").splitlines():
+            key, _, value = line.partition("=")
+            if key.strip() in ("version", "version_info") and value.strip():
+                return ".".join(value.strip().split(".")[:3])
+    except OSError:
+        pass
+    try:
+        done = subprocess.run([python, "-I", "-S", "-c", _VERSION_CODE], capture_output=True, text=True,
+                              timeout=30, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
 
 
 class LocalTarget:
@@ -29,34 +73,37 @@ class LocalTarget:
         self.project = project
 
     def interpreter(self) -> str:
-        """`pythonLocation`, with Workbench's meaning of "python": the currently active Python."""
-        location = self.compute.python_location
-        if not location:
-            return sys.executable
-        found = shutil.which(os.path.expanduser(location))
-        if found:
-            return found
-        if location == "python":
-            return sys.executable  # a machine with only `python3` on PATH: the Python amlexec runs in
-        raise NotFoundError(
-            f"{self.project.display(self.compute.path) if self.compute.path else self.compute.file_name}: "
-            f"pythonLocation '{location}' was not found",
-            hint="set pythonLocation to an interpreter's path, or remove it to use amlexec's own Python",
-        )
+        """The interpreter local runs use (see `choose_interpreter`)."""
+        return self.chosen_interpreter()[0]
+
+    def chosen_interpreter(self) -> tuple[str, str]:
+        """(the interpreter's path, why that one) for this target's `pythonLocation`."""
+        chosen = choose_interpreter(self.compute.python_location, environ=os.environ)
+        if chosen is None:
+            where = self.project.display(self.compute.path) if self.compute.path else self.compute.file_name
+            raise NotFoundError(
+                f"{where}: pythonLocation '{self.compute.python_location}' was not found",
+                hint="set pythonLocation to an interpreter's path, or to `python` for the active virtual "
+                "environment (amlexec's own Python when none is active)",
+            )
+        return chosen
+
+    def python_facts(self) -> dict[str, object]:
+        """Which Python the run uses and why: printed in the submit's header and kept in the run's properties."""
+        python, why = self.chosen_interpreter()
+        return {"python": f"{python} ({why})", "python_version": python_version(python) or "unknown",
+                "python_source": "pythonLocation", "python_path": python}
 
     def ensure_environment(self, spec: RunSpec, progress: Progress) -> dict[str, object]:
         """The local target manages no environment; it only reports which Python the run uses."""
-        python = self.interpreter()
-        where = f"pythonLocation '{self.compute.python_location}'" if self.compute.python_location else \
-            "the Python amlexec runs in (no pythonLocation)"
-        facts: dict[str, object] = {"python": f"{python} ({where})", "python_source": "pythonLocation"}
-        if os.path.realpath(python) == os.path.realpath(sys.executable):
-            facts["python_version"] = ".".join(map(str, sys.version_info[:3]))
-        return facts
+        return self.python_facts()
 
     def check(self, rc: RunConfig, conda_file: str | None, spark_file: str | None,
               options: Mapping[str, Any] | None = None) -> None:
+        """Before a run is recorded: the interpreter, the shared folder and the dependency files."""
         self.interpreter()
+        self.project.require_overrides(rc, conda_file, spark_file)
+        check_shared_directory(self.compute, self.project)
         if rc.is_pyspark:
             self.project.load_spark(rc, spark_file)
             self._spark_submit(rc)
@@ -84,13 +131,15 @@ class LocalTarget:
 
     def environment(self, spec: RunSpec) -> dict[str, str]:
         env = dict(os.environ)
+        # The project of the submit that started this run is no business of the run: a nested submit finds
+        # its project from its own working folder, as from a shell (project.history_owner). A value set in
+        # EnvironmentVariables (spec.env) still wins.
+        env.pop("AMLEXEC_PROJECT", None)
         env.update(spec.env)
         outputs = spec.workdir / "outputs"
         outputs.mkdir(exist_ok=True)
         env["AMLEXEC_OUTPUTS_DIR"] = str(outputs)
         env["AMLEXEC_METRICS_FILE"] = str(spec.run_dir / METRICS_FILE)
-        # Nested `amlexec` calls from inside a run (the Workbench sweep idiom) record into this project.
-        env["AMLEXEC_PROJECT"] = str(self.project.root)
         shared = self.compute.native_shared_directory
         if shared:
             folder = Path(os.path.expanduser(shared)) / self.project.name
@@ -133,8 +182,14 @@ class LocalRun:
 
     def stream(self, sink: Sink) -> None:
         assert self.proc is not None, "only the amlexec process that started a local run can stream it"
-        with open(self.run_dir / DRIVER_LOG, "ab") as log:
-            process.pump(self.proc, sink, log)
+        path = self.run_dir / DRIVER_LOG
+        try:
+            with open(path, "ab") as log:
+                process.pump(self.proc, sink, log)
+        except OSError as exc:  # a full disk, or the run's folder removed: the run cannot be recorded
+            raise StorageError(f"cannot write the run's driver log {path}: {exc.strerror or exc}",
+                               hint="free space on that disk (or restore the folder) and submit again"
+                               ) from exc
 
     def wait(self) -> int:
         assert self.proc is not None
@@ -158,6 +213,13 @@ class LocalRun:
         process.kill_group(self.pid, reap=reap)
         if self.proc is not None:
             self.proc.wait()
+
+    def kill(self) -> None:
+        """SIGKILL the run's whole process group at once (a second Ctrl-C during a cancel)."""
+        if self.proc is None and not process.is_alive({"pid": self.pid, "start": self.start}):
+            return  # never signal a recycled pid
+        reap = (lambda: self.proc.poll() is not None) if self.proc is not None else None
+        process.kill_now(self.pid, reap=reap)
 
     def collect(self, run_dir: Path) -> list[str]:
         return collect_outputs(self.workdir / "outputs", run_dir / "outputs")

@@ -3,30 +3,24 @@
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
+
+from ..treecopy import copy_tree
 
 MAX_OUTPUT_FILE_BYTES = 512 * 1024 * 1024
 
 
 def collect_outputs(src: Path, dest: Path, *, max_file_bytes: int = MAX_OUTPUT_FILE_BYTES) -> list[str]:
-    """Move (or copy, across filesystems) every file under `src` into `dest`; warnings for skipped files."""
-    warnings: list[str] = []
-    if not src.is_dir():
-        return warnings
-    for folder, dirs, files in os.walk(src):
-        rel_dir = Path(folder).relative_to(src)
-        dirs.sort()
-        for name in sorted(files):
-            source = Path(folder) / name
-            rel = rel_dir / name
-            if not source.is_symlink() and source.stat().st_size > max_file_bytes:
-                warnings.append(
-                    f"outputs/{rel.as_posix()} is {source.stat().st_size / 2**20:.0f} MiB, over the "
-                    f"{max_file_bytes // 2**20} MiB limit per file; it was not kept"
-                )
-                continue
-            target = dest / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(source, target)
-    return warnings
+    """Move (or copy, across filesystems) every regular file under `src` into `dest`; warnings for the rest.
+
+    As for the docker targets' archives, only regular files and folders are kept: a symbolic link (to a
+    file or a folder, dangling or not), a FIFO, a socket or a device is left out with a warning naming it,
+    so nothing outside the run is ever read into history.
+    """
+    warnings = []
+    if dest.is_symlink():  # history's own folder: a link there was planted (a local script can reach it)
+        warnings.append(f"{dest} was a symbolic link (to {os.readlink(dest)}); it was removed, nothing was "
+                        "written through it")
+        dest.unlink()
+    copied = copy_tree(src, dest, shown="outputs", verb="kept", move=True, max_file_bytes=max_file_bytes)
+    return warnings + copied.warnings

@@ -8,9 +8,11 @@ collected.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from ..errors import UsageError
+from ..config.runconfig import RunConfig
+from ..errors import ConfigError
 from ..transport.remotehost import RemoteHost
 from .base import Progress, RunSpec
 from .sshtarget import SshTarget, remote_path, run_python
@@ -46,11 +48,16 @@ class RemoteTarget(SshTarget):
         return {"python": f"{python} (pythonLocation on {host.display})", "python_version": version,
                 "python_source": "pythonLocation"}
 
+    def check(self, runconfig: RunConfig, conda_file: str | None, spark_file: str | None,
+              options: Mapping[str, Any] | None = None) -> None:
+        """Before a run is recorded: the connection settings, the `-d`/`-s` files, and plain Python."""
+        super().check(runconfig, conda_file, spark_file, options)
+        if runconfig.is_pyspark:
+            raise ConfigError(f"{runconfig.file_name} uses Framework: PySpark, but '{self.compute.name}' is a "
+                              "remote target, which runs plain Python",
+                              hint="set Framework: Python, or attach the host as a cluster target")
+
     def command(self, spec: RunSpec, *, home: str) -> list[str]:
         """The argv the host runs: `pythonLocation -u script args...` (unbuffered, so output streams)."""
-        if spec.runconfig.is_pyspark:
-            raise UsageError(f"{spec.runconfig.file_name} uses Framework: PySpark, but '{self.compute.name}' is a "
-                             "remote target, which runs plain Python",
-                             hint="set Framework: Python, or attach the host as a cluster target")
         python = remote_path(home, self.compute.python_location or DEFAULT_PYTHON)
         return [python, "-u", *spec.argv]

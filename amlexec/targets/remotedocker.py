@@ -17,7 +17,7 @@ import contextlib
 import dataclasses
 import posixpath
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
 from ..config.compute import ComputeTarget
@@ -48,7 +48,7 @@ from .container import (
 )
 from .docker import DockerTarget, _start_error
 from .remotedocker_run import RemoteDockerRun
-from .sshtarget import remote_path, run_settings, size_text
+from .sshtarget import check_ssh_settings, remote_path, run_settings, size_text
 
 COPY_TIMEOUT = 600  # seconds for `docker cp` of the snapshot on the host
 ATTACH_HINT = ("`amlexec computetarget attach remotedocker -n NAME ... --force` connects once and says what "
@@ -113,6 +113,12 @@ class RemoteDockerTarget(DockerTarget):
             reason = str(exc) or type(exc).__name__
             raise UnavailableError(f"{what} on {self.display} failed: the host or its Docker engine stopped "
                                    f"answering ({reason})", hint=ATTACH_HINT) from exc
+
+    def check(self, runconfig: RunConfig, conda_file: str | None, spark_file: str | None,
+              options: Mapping[str, Any] | None = None) -> None:
+        """Before a run is recorded: the connection settings, then everything the docker target checks."""
+        check_ssh_settings(self.compute)
+        super().check(runconfig, conda_file, spark_file, options)
 
     # -- base image and environment -------------------------------------------------------------------
     def ensure_base_image(self, progress: Progress) -> Transfer | None:

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import posixpath
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from ..config.compute import ComputeTarget
+from ..config.runconfig import RunConfig
 from ..errors import AmlexecError, NotFoundError
 from ..project import Project
 from ..runlog import ControlLog
@@ -58,6 +60,16 @@ def run_settings(compute: ComputeTarget, state: dict[str, Any] | None = None) ->
     return SshSettings.from_compute(compute, host=state["host"], port=int(state["port"]), username=state["user"])
 
 
+def check_ssh_settings(compute: ComputeTarget) -> SshSettings:
+    """Before a run is recorded: the .compute file says where and as whom to connect, and the key file and
+    stored secrets it names are usable. Needs no connection."""
+    from ..transport.ssh import check_credentials
+
+    settings = SshSettings.from_compute(compute)
+    check_credentials(settings)
+    return settings
+
+
 class SshTarget:
     """The base of the targets that run on an SSH host; subclasses set `type` and define `command`."""
 
@@ -85,6 +97,13 @@ class SshTarget:
         if self._session is not None:
             self._session.close()
             self._session = None
+
+    def check(self, runconfig: RunConfig, conda_file: str | None, spark_file: str | None,
+              options: Mapping[str, Any] | None = None) -> None:
+        """Before a run is recorded: the connection settings and the `-d`/`-s` files (a subclass adds its own)."""
+        check_ssh_settings(self.compute)
+        self.project.require_overrides(runconfig, conda_file, spark_file)
+        detached.env_file(runconfig.env, source=runconfig.file_name)  # names and values the host can export
 
     # -- what a subclass defines ----------------------------------------------------------------------
     def command(self, spec: RunSpec, *, home: str) -> list[str]:

@@ -131,17 +131,28 @@ def kill_group(pgid: int, *, grace: float = CANCEL_GRACE_SECONDS,
                reap: Callable[[], bool] | None = None) -> None:
     """SIGTERM the process group, then SIGKILL whatever is left after `grace` seconds.
 
-    `reap` lets a parent collect its child while waiting (a zombie still counts as a group member).
+    A second Ctrl-C (KeyboardInterrupt) during the grace period SIGKILLs the group at once, waits for it to
+    be gone, and is then raised again. `reap` lets a parent collect its child while waiting (a zombie still
+    counts as a group member).
     """
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, signal.SIGTERM)
     deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        if reap is not None:
-            reap()
-        if not group_alive(pgid):
-            return
-        time.sleep(0.05)
+    try:
+        while time.monotonic() < deadline:
+            if reap is not None:
+                reap()
+            if not group_alive(pgid):
+                return
+            time.sleep(0.05)
+    except KeyboardInterrupt:
+        kill_now(pgid, reap=reap)
+        raise
+    kill_now(pgid, reap=reap)
+
+
+def kill_now(pgid: int, *, reap: Callable[[], bool] | None = None) -> None:
+    """SIGKILL the process group and wait (at most 5 s) until it is gone."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, signal.SIGKILL)
     deadline = time.monotonic() + 5

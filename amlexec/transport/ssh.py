@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..config.compute import SECRET_PREFIX, ComputeTarget
-from ..errors import AuthError, NotFoundError, UnavailableError, UsageError
+from ..errors import AuthError, ConfigError, NotFoundError, UnavailableError, UsageError
 from . import hostkeys
 
 DEFAULT_CONNECT_TIMEOUT = 15.0
@@ -35,7 +35,8 @@ def _env_float(name: str, default: float) -> float:
     try:
         return float(os.environ.get(name) or default)
     except ValueError:
-        raise UsageError(f"{name}={os.environ[name]!r} is not a number") from None
+        raise UsageError(f"{name}={os.environ[name]!r} is not a number",
+                         hint=f"set {name} to a number of seconds, or unset it") from None
 
 
 @dataclass(frozen=True)
@@ -59,9 +60,9 @@ class SshSettings:
         name = host or compute.host
         user = username or compute.username
         if not name:
-            raise UsageError(f"{compute.file_name} has no address", hint="add `address: HOST[:PORT]` to it")
+            raise ConfigError(f"{compute.file_name} has no address", hint="add `address: HOST[:PORT]` to it")
         if not user:
-            raise UsageError(f"{compute.file_name} has no username", hint="add `username: USER` to it")
+            raise ConfigError(f"{compute.file_name} has no username", hint="add `username: USER` to it")
         return cls(host=name, port=port or compute.port, username=user, key_file=compute.private_key_file,
                    passphrase=compute.private_key_passphrase, password=compute.password,
                    source=compute.file_name,
@@ -112,6 +113,13 @@ def _secret(value: str | None, what: str, settings: SshSettings) -> str | None:
     return found
 
 
+def check_credentials(settings: SshSettings) -> None:
+    """What a connection will need from this machine, without connecting: the private key file loads
+    (with its passphrase) and the stored secrets are in the credentials store."""
+    _load_key(settings)
+    _secret(settings.password, "password", settings)
+
+
 def _load_key(settings: SshSettings) -> Any:
     import paramiko
 
@@ -119,7 +127,8 @@ def _load_key(settings: SshSettings) -> Any:
         return None
     path = Path(os.path.expanduser(settings.key_file))
     if not path.is_file():
-        raise NotFoundError(f"private key file {path} (privateKeyFile in {settings.source}) does not exist")
+        raise NotFoundError(f"private key file {path} (privateKeyFile in {settings.source}) does not exist",
+                            hint="fix privateKeyFile, or attach the target again with --private-key-file")
     passphrase = _secret(settings.passphrase, "private key passphrase", settings)
     try:
         # Positional: the keyword was renamed (passphrase -> password) in paramiko 5. cryptography,
@@ -285,12 +294,32 @@ def _pump(chan: Any, sink: LineSink, *, deadline: float | None, lines: bool, wha
         if chan.eof_received or chan.closed:
             break
         if deadline is not None and time.monotonic() > deadline:
-            raise UnavailableError(f"{what} did not finish in time")
+            raise UnavailableError(f"{what} did not finish in time",
+                                   hint="check the host's load and network; rerun the command")
         # The channel's pipe is set while data is buffered and on EOF, so this sleeps only when idle.
         select.select([chan], [], [], 0.5)
     for name, rest in pending.items():
         if rest:
             sink(name, rest)
+
+
+def _silence(client: Any, settings: SshSettings, waited: float) -> str | None:
+    """What to say when a host accepted TCP but its SSH server did not answer in time, or None.
+
+    paramiko reports these with words about its own state ("No existing session", "Error reading SSH protocol
+    banner"); what happened on the wire is clearer: no banner at all, or a banner and then silence.
+    """
+    transport = client.get_transport()
+    if transport is None or waited < settings.connect_timeout * 0.9:
+        return None
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    limit = f"{settings.connect_timeout:g} s"
+    if not transport.remote_version:
+        return f"no SSH answer from {host}:{settings.port} within {limit} ({settings.source or settings.display})"
+    if not transport.is_authenticated():
+        return (f"{host}:{settings.port} sent its SSH banner ({transport.remote_version}) but did not finish the "
+                f"SSH handshake within {limit} ({settings.source or settings.display})")
+    return None
 
 
 class _AcceptOffered(Exception):
@@ -315,6 +344,7 @@ def _connect(settings: SshSettings, accept_hint: str) -> Any:
     hostkeys.load_into(client)
     client.set_missing_host_key_policy(hostkeys.refusing_policy())
     where = f"{settings.display} ({settings.source})" if settings.source else settings.display
+    started = time.monotonic()
     try:
         client.connect(
             settings.host, port=settings.port, username=settings.username, pkey=pkey, password=password,
@@ -343,7 +373,12 @@ def _connect(settings: SshSettings, accept_hint: str) -> Any:
         raise UnavailableError(f"cannot reach {where}: no answer within {settings.connect_timeout:g}s",
                                hint="check the address and port, and that the host is up") from exc
     except (OSError, paramiko.SSHException, EOFError) as exc:
+        silent = _silence(client, settings, time.monotonic() - started)
         client.close()
+        if silent is not None:
+            raise UnavailableError(silent, hint="check that the address and port are the host's SSH server "
+                                   "(not another service), and that sshd there is not overloaded; "
+                                   "AMLEXEC_SSH_CONNECT_TIMEOUT sets the wait") from None
         # paramiko wraps refused connections (one per address tried); the socket's own words are clearer.
         first = next(iter(getattr(exc, "errors", {}).values()), exc)
         reason = first.strerror if isinstance(first, OSError) and first.strerror else str(exc) or type(exc).__name__

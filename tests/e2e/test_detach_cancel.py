@@ -62,7 +62,7 @@ def test_cancel_stops_a_detached_run_and_its_children(project):
     pid = group_of_run(project, run_id)
     canceled = amlexec("experiment", "cancel", "-r", run_id, "-o", "json", cwd=project, timeout=60)
     assert canceled.code == 0, canceled.err
-    assert canceled.json()["result"]["status"] == "Canceled"
+    assert canceled.json()["status"] == "Canceled"
     wait_for(lambda: not pid_alive(pid), what="the script to die")
     assert not _group_alive(pid)
     assert amlexec("history", "info", "-r", run_id, "-a", "outputs/pid", cwd=project).out == str(pid)

@@ -46,8 +46,7 @@ def test_init_prepare_submit_history(project):
     second = run(project, "experiment", "prepare", "-c", "docker", "-o", "json")
     elapsed = time.perf_counter() - started
     assert second.returncode == 0 and second.stderr == ""
-    envelope = json.loads(second.stdout)
-    assert envelope["ok"] and envelope["result"]["built"] is False
+    assert json.loads(second.stdout)["built"] is False
     assert elapsed < 1.0, f"a no-change prepare (whole command) took {elapsed:.2f}s"
 
     submitted = run(project, "experiment", "submit", "-c", "docker", "train.py", "--epochs", "50")
@@ -60,26 +59,26 @@ def test_init_prepare_submit_history(project):
     run_id = lines[0].split(": ", 1)[1]
 
     info = run(project, "history", "info", "-r", run_id, "-o", "json")
-    result = json.loads(info.stdout)["result"]
+    result = json.loads(info.stdout)
     assert result["status"] == "Completed" and result["target"] == "docker"
     assert "mse" in result["metrics"] and "outputs/model.json" in result["attachments"]
 
 
 @pytest.mark.docker
-def test_exit_code_and_json_envelope(project):
+def test_exit_code_and_json_record(project):
     (project / "exit5.py").write_text("import sys\nprint('bye')\nsys.exit(5)\n")
     done = run(project, "experiment", "submit", "-c", "docker", "-o", "json", "exit5.py")
     assert done.returncode == 5
     assert "RunId: e2eproj_" in done.stderr and "bye\n" in done.stderr, "in JSON mode the run's output is on stderr"
     body = json.loads(done.stdout)
-    assert body["ok"] is True and body["result"]["status"] == "Failed" and body["result"]["exit_code"] == 5
+    assert body["status"] == "Failed" and body["exit_code"] == 5
 
 
 @pytest.mark.docker
 def test_bootstrap_is_idempotent(base_image, tmp_path):
     done = run(tmp_path, "image", "bootstrap", "-o", "json")
     assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout)["result"]
+    result = json.loads(done.stdout)
     assert result["built"] is False and result["tag"] == "amlexec/base:bookworm"
     assert done.stderr.startswith("amlexec/base:bookworm already exists (")
 
@@ -103,5 +102,5 @@ def test_engine_down_is_one_clear_error_without_a_traceback(tmp_path):
     assert submitted.stderr.splitlines()[0].startswith("amlexec: error: cannot reach the Docker engine")
     assert "Traceback" not in submitted.stderr
     status = run(root, "history", "list", "-o", "json")
-    (record,) = json.loads(status.stdout)["result"]
+    (record,) = json.loads(status.stdout)
     assert record["status"] == "Failed"

@@ -39,7 +39,7 @@ def test_lock_writes_the_lock_and_reports_it(project: Path, channel_env):
 
     again = amlexec("env", "lock", "--python-from-base-image", "3.11.7", "-o", "json", cwd=project, env=channel_env)
     assert again.code == 0, again.err
-    assert again.json()["result"]["changed"] is False
+    assert again.json()["changed"] is False
     assert again.err.splitlines()[-1] == "aml_config/conda-lock.yml is up to date (unchanged)"
     assert (project / "aml_config" / "conda-lock.yml").read_text() == text
 
@@ -81,7 +81,7 @@ def test_unsatisfiable_spec_exit_code_and_message(project: Path, channel_env, co
     assert r.err.splitlines()[1] == (
         "amlexec: error: aml_config/conda_dependencies.yml: no package matches 'beta>=7' for linux-64 in "
         f"channel(s) amlexec-test (mapped to {conda_channel.as_uri()} by AMLEXEC_CHANNEL_MAP) (versions found: 1.0)")
-    assert r.json()["error"]["code"] == "environment"
+    assert r.out == ""  # a failure prints nothing on stdout, even with -o json
     assert not (project / "aml_config" / "conda-lock.yml").exists()
 
 

@@ -23,7 +23,7 @@ def test_twenty_concurrent_submits_give_twenty_complete_records(project):
     with ThreadPoolExecutor(max_workers=20) as pool:
         codes = list(pool.map(submit, range(20)))
     assert codes == [0] * 20
-    runs = amlexec("history", "list", "-o", "json", cwd=project).json()["result"]
+    runs = amlexec("history", "list", "-o", "json", cwd=project).json()
     assert len(runs) == 20 and len({r["run_id"] for r in runs}) == 20
     assert sorted(r["run_number"] for r in runs) == list(range(1, 21))
     assert {r["status"] for r in runs} == {"Completed"}
@@ -40,7 +40,7 @@ def test_a_killed_amlexec_leaves_a_failed_run_not_a_running_one(project):
     pid = group_of_run(project, run_id)
     os.kill(proc.pid, signal.SIGKILL)  # no chance to clean up
     proc.wait(10)
-    runs = amlexec("history", "list", "-o", "json", cwd=project).json()["result"]
+    runs = amlexec("history", "list", "-o", "json", cwd=project).json()
     (run,) = runs
     assert run["status"] == "Failed"
     assert "supervising this run died" in run["error"]

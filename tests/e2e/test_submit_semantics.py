@@ -35,7 +35,7 @@ def runconfig_with_env(env: dict[str, str]) -> str:
 
 
 def last_run(project) -> dict:
-    return amlexec("history", "last", "-o", "json", cwd=project).json()["result"]
+    return amlexec("history", "last", "-o", "json", cwd=project).json()
 
 
 def test_hostile_env_values_and_args_arrive_byte_for_byte(project):
@@ -80,7 +80,7 @@ def test_stdout_and_stderr_stay_separate(project):
     assert "to-out" in result.out and "to-out" not in result.err
     assert "to-err" in result.err and "to-err" not in result.out
     as_json = amlexec("experiment", "submit", "-c", "local", "-o", "json", "streams.py", cwd=project)
-    assert as_json.json()["result"]["status"] == "Completed"  # stdout holds only the envelope
+    assert as_json.json()["status"] == "Completed"  # stdout holds only the run record
     assert "to-out" in as_json.err and "RunId:" in as_json.err
 
 
@@ -123,4 +123,4 @@ def test_untracked_runs_leave_no_history(project):
     write(project, "hello.py", "print('hi')\n")
     result = amlexec("experiment", "submit", "-c", "quick", "hello.py", cwd=project)
     assert result.code == 0 and "hi" in result.out
-    assert amlexec("history", "list", "-o", "json", cwd=project).json()["result"] == []
+    assert amlexec("history", "list", "-o", "json", cwd=project).json() == []

@@ -103,7 +103,7 @@ def test_a_changed_spec_with_a_stale_lock_is_reported(conda_project):
     proc = conda_project.cli("experiment", "submit", "-c", "docker", "noop.py")
     assert (proc.returncode, proc.stdout) == (78, ""), proc.stderr
     assert "has changed since aml_config/conda-lock.yml" in proc.stderr and "add --relock" in proc.stderr
-    assert json.loads(conda_project.cli("history", "list", "-o", "json").stdout)["result"] == []
+    assert json.loads(conda_project.cli("history", "list", "-o", "json").stdout) == []
     relocked = conda_project.prepare(relock=True)
     assert any(line.endswith(f"relocking ({err.value.hint.split('relock with: ')[1].split(' (or')[0]})")
                for line in relocked["progress"])

@@ -33,7 +33,7 @@ def project(remote_project: RemoteProject, docker_host: DockerHost) -> Iterator[
 def info(project: RemoteProject, run_id: str, env: dict[str, str] | None = None) -> dict:
     done = project.cli("history", "info", "-r", run_id, "-o", "json", env=env)
     assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)["result"]
+    return json.loads(done.stdout)
 
 
 def until(check, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
@@ -93,7 +93,7 @@ def test_cancel_of_a_detached_run_leaves_no_container(project: RemoteProject, do
     assert code == ExitCode.CANCELED and docker_host.containers() == [run_id]
     done = project.cli("experiment", "cancel", "-r", run_id, "-o", "json")
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["result"]["status"] == "Canceled"
+    assert json.loads(done.stdout)["status"] == "Canceled"
     assert docker_host.containers() == [], "collected and removed before cancel returns"
     assert "line 1\n" in (project.run_dir(run_id) / "driver_log.txt").read_text()
 

@@ -53,7 +53,7 @@ def test_exit_code_streams_outputs_metrics_and_share_and_nothing_is_left_on_the_
     assert "oops on stderr" in done.stderr and "oops" not in done.stdout  # streams kept apart, as locally
     assert "share /azureml-share/ host" in done.stdout
     assert f"uploaded to {USER}@[127.0.0.1]:{docker_host.port}:" in done.stderr
-    record = json.loads(project.cli("history", "info", "-r", run_id, "-o", "json").stdout)["result"]
+    record = json.loads(project.cli("history", "info", "-r", run_id, "-o", "json").stdout)
     assert (record["status"], record["exit_code"]) == ("Failed", 3)
     assert record["loss"] == [1.0, 0.5, 1.0 / 3]
     # The run says which environment and which Python it used, as on the local docker target.
@@ -142,7 +142,7 @@ def test_keep_container_leaves_the_ended_container_on_the_host_and_clean_removes
         base = project.project.load_compute("vm").base_docker_image or DEFAULT_BASE_IMAGE
         done = project.cli("experiment", "clean", "-t", "vm", "--yes", "-o", "json")
         assert done.returncode == 0, done.stderr
-        assert json.loads(done.stdout)["result"] == {"removed": {"containers": [name], "images": [image]},
+        assert json.loads(done.stdout) == {"removed": {"containers": [name], "images": [image]},
                                                      "failed": []}
         assert docker_host.containers() == [] and docker_host.image_id(image) is None
         assert docker_host.image_id(base) is not None, "only what amlexec made for this project goes"

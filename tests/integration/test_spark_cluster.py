@@ -110,13 +110,13 @@ def run_id_of(text: str) -> str:
 def info(project: Path, run_id: str) -> dict:
     done = amlexec("history", "info", "-r", run_id, "-o", "json", cwd=project)
     assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)["result"]
+    return json.loads(done.stdout)
 
 
 def prepare(project: Path) -> dict:
     done = amlexec("experiment", "prepare", "-c", "spark", "-o", "json", cwd=project, timeout=300)
     assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)["result"]
+    return json.loads(done.stdout)
 
 
 def test_a_pyspark_job_runs_on_the_cluster_with_everything_applied(project: Path, spark_head: SparkHead,
@@ -165,7 +165,7 @@ def test_framework_python_runs_the_environments_python_without_spark(project: Pa
     path.write_text(path.read_text().replace("Framework: PySpark", "Framework: Python"))
     done = amlexec("experiment", "prepare", "-c", "spark", "--force", "-o", "json", cwd=project, timeout=300)
     assert done.returncode == 0, done.stderr
-    rebuilt = json.loads(done.stdout)["result"]
+    rebuilt = json.loads(done.stdout)
     assert rebuilt["built"] is True  # replaced in place: no scratch or old folder is left beside it
     assert spark_head.host.sh(f"ls -A /home/{USER}/.amlexec/envs", user=USER).split() == [rebuilt["env_hash"]]
     done = amlexec("experiment", "submit", "-c", "spark", "plain.py", cwd=project, timeout=300)
@@ -195,7 +195,7 @@ def test_ctrl_c_detaches_and_cancel_kills_the_application(project: Path, spark_h
 
     done = amlexec("experiment", "cancel", "-r", run_id, "-o", "json", cwd=project, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["result"]["status"] == "Canceled"
+    assert json.loads(done.stdout)["status"] == "Canceled"
     spark_head.wait_app_state(app_id, {"KILLED"}, timeout=30)  # killed on the cluster, not only locally
     control = (project / ".amlexec" / "runs" / run_id / "control_log.txt").read_text()
     assert f"killed Spark application {app_id} through the master's web UI http://127.0.0.1:8080" in control

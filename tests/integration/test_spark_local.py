@@ -51,7 +51,7 @@ def test_pyspark_job_on_the_local_target(tmp_path):
                           env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 3, done.stderr[-3000:]
     info = json.loads(subprocess.run([str(BIN / "amlexec"), "history", "last", "-o", "json"], cwd=project,
-                                     env=env, capture_output=True, text=True, check=True).stdout)["result"]
+                                     env=env, capture_output=True, text=True, check=True).stdout)
     assert info["status"] == "Failed" and info["exit_code"] == 3 and info["total"] == 338350
     result = json.loads((project / ".amlexec" / "runs" / info["run_id"] / "outputs" / "result.json").read_text())
     assert result == {"total": 338350, "app_name": "amlexec spark test", "shuffle": "7",

@@ -64,7 +64,7 @@ def run_id_of(stdout: str) -> str:
 def info(project: Path, run_id: str) -> dict:
     done = amlexec("history", "info", "-r", run_id, "-o", "json", cwd=project)
     assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)["result"]
+    return json.loads(done.stdout)
 
 
 def upload_line(project: Path, run_id: str) -> tuple[int, int, str]:

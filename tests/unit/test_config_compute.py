@@ -99,3 +99,34 @@ def test_yaml_syntax_error_names_the_line():
 )
 def test_split_address(address, expected):
     assert split_address(address) == expected
+
+
+@pytest.mark.parametrize(
+    ("address", "problem"),
+    [("127.0.0.1:99999", "port 99999 of '127.0.0.1:99999' is outside 1-65535"),
+     ("host:0", "port 0 of 'host:0' is outside 1-65535"),
+     ("host:ssh", "the port of 'host:ssh' is not a number"),
+     ("host:²", "the port of 'host:²' is not a number"),  # str.isdigit() says yes; int() would agree
+     ("host:", "'host:' has no port after ':'"),
+     (":22", "':22' has no host name"),
+     ("[::1]:70000", "port 70000 of '[::1]:70000' is outside 1-65535"),
+     ("[::1]2200", "'[::1]2200' is not [IPv6 address] or [IPv6 address]:PORT")],
+)
+def test_a_port_outside_1_to_65535_or_not_a_number_is_refused(address, problem):
+    with pytest.raises(ValueError) as err:
+        split_address(address)
+    assert str(err.value) == problem
+
+
+def test_a_bad_port_in_a_compute_file_names_file_line_and_key():
+    with pytest.raises(ConfigError) as err:
+        parse_compute("t", "type: remote\nusername: u\naddress: 127.0.0.1:99999\n", display="aml_config/t.compute")
+    assert err.value.message == ("aml_config/t.compute, line 3: address: port 99999 of '127.0.0.1:99999' is outside "
+                                 "1-65535")
+    assert err.value.hint == "write address: HOST, HOST:PORT or [IPv6]:PORT, with a port in 1-65535"
+
+
+def test_text_values_keep_their_source_text():
+    """A clear-text password `0123` was 83; a user name `1.10` was 1.1."""
+    compute = parse_compute("t", "type: remote\naddress: h\nusername: 1.10\npassword: 0123\n", display="t.compute")
+    assert (compute.username, compute.password) == ("1.10", "0123")

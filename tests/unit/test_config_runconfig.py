@@ -57,7 +57,7 @@ def test_env_values_keep_their_exact_text():
     rc = parse('EnvironmentVariables:\n  QUOTES: "a \\"b\\" \'c\'"\n  DOLLAR: "$HOME; rm -rf /"\n'
                '  NL: "line1\\nline2"\n  UNI: "żółw ☃"\n  NUM: 007\n  BOOL: true\n  EMPTY:\n')
     assert rc.env == {"QUOTES": "a \"b\" 'c'", "DOLLAR": "$HOME; rm -rf /", "NL": "line1\nline2",
-                      "UNI": "żółw ☃", "NUM": "7", "BOOL": "true", "EMPTY": ""}
+                      "UNI": "żółw ☃", "NUM": "007", "BOOL": "true", "EMPTY": ""}
 
 
 def test_framework_is_case_insensitive_and_checked():

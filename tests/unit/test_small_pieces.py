@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 
-from amlexec.cli import _command_name, _wants_json
 from amlexec.cli.app import _first_command, normalize_argv
 from amlexec.config.dependencies import parse_spark
 from amlexec.environment.spark import spark_submit_argv
@@ -23,11 +22,7 @@ def test_older_attach_type_form_is_rewritten():
         "experiment", "submit", "-c", "l", "attach", "--type", "x"]
 
 
-def test_json_detection_and_command_names():
-    assert _wants_json(["history", "list", "-o", "json"])
-    assert _wants_json(["history", "list", "--output=json"])
-    assert not _wants_json(["experiment", "submit", "-c", "x", "--", "-o", "json"])
-    assert _command_name(["history", "info", "-r", "x"]) == "history info"
+def test_first_command_skips_root_options():
     assert _first_command(["-p", "proj", "history", "list"]) == "history"
     assert _first_command(["--debug"]) is None
 
