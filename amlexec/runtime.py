@@ -1,4 +1,5 @@
-"""The small folder put on every run's PYTHONPATH: `amlexec.logging` and Workbench's `azureml.logging`.
+"""The small folder put on every run's PYTHONPATH: `amlexec.logging` and Workbench's `azureml.logging`, and
+the Spark executors' worker modules (`amlexec.sparkworker`, `amlexec.sparkdaemon`).
 
 It is built once per content hash under the amlexec home and copied as-is into containers and onto remote
 hosts, so runs never need amlexec (or a package called `azureml`) installed in their environment.
@@ -19,6 +20,9 @@ _PKG = Path(__file__).resolve().parent
 _SOURCES = {
     "amlexec/logging.py": _PKG / "logging.py",
     "azureml/logging/__init__.py": _PKG / "_runtime" / "azureml" / "logging" / "__init__.py",
+    # Spark executors' Python worker and daemon, restoring the run's env values (issue 10, sparkworker.py).
+    "amlexec/sparkworker.py": _PKG / "sparkworker.py",
+    "amlexec/sparkdaemon.py": _PKG / "sparkdaemon.py",
 }
 _INIT = _PKG / "_runtime" / "amlexec_init.py"
 

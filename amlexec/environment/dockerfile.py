@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import io
 import json
-import tarfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -228,6 +227,8 @@ def write_context(files: Mapping[str, bytes | Path], out: BinaryIO) -> None:
 
     Reproducible bytes keep the builder's COPY cache keyed on content alone.
     """
+    import tarfile  # only a build needs it
+
     with tarfile.open(fileobj=out, mode="w") as tar:
         for name in sorted(files):
             content = files[name]

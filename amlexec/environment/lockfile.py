@@ -19,18 +19,11 @@ from typing import Any
 from ..errors import ConfigError, NotFoundError
 from ..fsutil import atomic_write
 from .condapkg import BaseInterpreter, is_standin
+from .lockpath import LOCK_NAME, lock_path_for  # noqa: F401 - where callers have always found them
 from .piplock import PipRecord
 from .solver import DEFAULT_VIRTUAL_PACKAGES, PLATFORM, SolvedRecord, VirtualPackage, parse_virtual_package
 
-LOCK_NAME = "conda-lock.yml"
 _PREFIX = "amlexec."
-
-
-def lock_path_for(conda_file: Path) -> Path:
-    """`aml_config/conda_dependencies.yml` -> `aml_config/conda-lock.yml`; `x.yml` -> `x.conda-lock.yml`."""
-    if conda_file.name == "conda_dependencies.yml":
-        return conda_file.with_name(LOCK_NAME)
-    return conda_file.with_name(f"{conda_file.stem}.{LOCK_NAME}")
 
 
 @dataclass(frozen=True)
@@ -200,7 +193,7 @@ class LockSummary:
     """
 
     path: Path
-    digest: str  # what gets installed: every package's name, version, build and hashes, and the options
+    digest: str  # what gets installed: every package's name, version, build, file name and hashes
     fingerprint: str | None
     options: LockOptions
     pip_python: str | None
@@ -256,8 +249,10 @@ def read_lock_summary(path: Path, *, display: str | None = None) -> LockSummary:
             first = f"line {exc.line}: {first}"
         raise ConfigError(f"{shown} is not a valid conda-lock file: {first}",
                           hint="delete it and run `amlexec env lock` again") from None
-    # Not the file's bytes: where the lock lives (its `sources`) and its comments do not change what it installs.
-    meaning = {"packages": installed, "options": {k: v for k, v in ours.items() if k != "fingerprint"}}
+    # Not the file's bytes: where the lock lives (its `sources`), its comments and the options it was solved
+    # with (virtual packages, --conda-from-pypi...) do not change what it installs. The packages do, stand-ins
+    # for the base image's python and pip included (their versions and hashes are in the list).
+    meaning = {"packages": installed}
     digest = hashlib.sha256(json.dumps(meaning, sort_keys=True).encode()).hexdigest()
     return LockSummary(path=path, digest=digest, fingerprint=ours.get("fingerprint"),
                        options=LockOptions.from_metadata(ours), pip_python=ours.get("pip_python"), conda=conda,

@@ -32,7 +32,11 @@ class LockResult:
 
 
 def _python_spec_check(specs: list[CondaSpec], version: str, *, display: str) -> None:
-    """Under --conda-from-pypi (no solver runs), a `python` spec must accept the base image's version."""
+    """Under --conda-from-pypi (no solver runs), a `python` spec must accept the base image's version.
+
+    The version is the base image's, whether `env lock --python-from-base-image X` described it or
+    `prepare --conda-from-pypi` read it from the image, so the message names the image, not a flag.
+    """
     from packaging.specifiers import SpecifierSet
     from packaging.version import Version
 
@@ -43,8 +47,8 @@ def _python_spec_check(specs: list[CondaSpec], version: str, *, display: str) ->
             allowed = SpecifierSet(pep440_specifier(spec.version, spec=spec.text))
             if Version(version) not in allowed:
                 raise ConfigError(
-                    f"{display}: '{spec.text}' does not match the base image's interpreter: "
-                    f"--python-from-base-image gives python {version}",
+                    f"{display}: '{spec.text}' does not match the base image's interpreter, python {version}, "
+                    "which --conda-from-pypi installs the wheels for",
                     hint=f"change '{spec.text}' to match python {version}, or use a base image with that Python")
 
 

@@ -6,7 +6,10 @@ What each part of a PySpark run becomes:
 - `repositories` -> `--repositories URL,URL`; `packages` -> `--packages group:artifact:version,...`;
 - the run's environment variables -> the driver's own environment (the caller exports them) plus
   `spark.executorEnv.NAME` for the executors, and `spark.yarn.appMasterEnv.NAME` when the driver runs in
-  YARN's application master (`--deploy-mode cluster`), where the caller's environment does not reach;
+  YARN's application master (`--deploy-mode cluster`), where the caller's environment does not reach.
+  Values that are not printable ASCII would reach the executors' Python as '?' through JVMs in a non-UTF-8
+  locale: they travel as one base64 variable instead, restored by amlexec's Spark worker and daemon
+  modules (`amlexec/sparkworker.py`), byte for byte, whatever the cluster's locale;
 - the prepared Python environment -> `spark.pyspark.python` (executors, and the driver in cluster mode)
   and `spark.pyspark.driver.python` (the driver in client mode); shipped to the executors as an archive
   (`--archives ENV.tar.gz#amlexec_env`) when it is not on a filesystem every node sees.
@@ -23,9 +26,12 @@ from dataclasses import dataclass
 
 from ..config.dependencies import SparkDependencies
 from ..errors import ConfigError
+from ..sparkworker import DAEMON_MODULE_ENV, ENV_BUNDLE, WORKER_MODULE_ENV, encode_env
 
 ARCHIVE_ALIAS = "amlexec_env"  # the folder an executor unpacks the shipped environment into
 DEPLOY_MODES = ("client", "cluster")
+WORKER_MODULE_KEY, WORKER_MODULE = "spark.python.worker.module", "amlexec.sparkworker"
+DAEMON_MODULE_KEY, DAEMON_MODULE = "spark.python.daemon.module", "amlexec.sparkdaemon"
 
 
 @dataclass(frozen=True)
@@ -94,12 +100,46 @@ def _merge_list(conf: dict[str, str], key: str, ours: Sequence[str]) -> list[str
     return [*theirs, *ours]
 
 
+def travels_as_is(value: str) -> bool:
+    """Whether a value survives every JVM between spark-submit and an executor's Python, in any locale.
+
+    Printable ASCII does. Empty values go in the bundle too: `spark.executorEnv.X=` is not set everywhere.
+    """
+    return bool(value) and value.isascii() and value.isprintable()
+
+
+def needs_executor_runtime(env: Mapping[str, str] | None) -> bool:
+    """True when some value must be restored on the executors by amlexec's runtime (see module docstring)."""
+    return any(not travels_as_is(v) for v in (env or {}).values())
+
+
+def _executor_env(env: Mapping[str, str], conf: dict[str, str], runtime_path: str | None) -> dict[str, str]:
+    """`spark.executorEnv.*` values: printable ASCII as it is; the rest in one bundle, with amlexec's worker
+    and daemon modules to restore it (the user's own modules, if `configuration` names them, run after)."""
+    coded = {name: value for name, value in env.items() if not travels_as_is(value)}
+    plain = {name: value for name, value in env.items() if name not in coded}
+    if not coded:
+        return plain
+    chained = {DAEMON_MODULE_ENV: conf.pop(DAEMON_MODULE_KEY, ""), WORKER_MODULE_ENV: conf.pop(WORKER_MODULE_KEY, "")}
+    conf[DAEMON_MODULE_KEY], conf[WORKER_MODULE_KEY] = DAEMON_MODULE, WORKER_MODULE
+    plain.update({name: module for name, module in chained.items() if module})
+    if runtime_path:  # the runtime travels with the application (--py-files), into the executors' folder
+        plain["PYTHONPATH"] = ":".join(p for p in (runtime_path, plain.get("PYTHONPATH")) if p)
+    plain[ENV_BUNDLE] = encode_env(coded)
+    return plain
+
+
 def spark_conf_args(spark: SparkDependencies, *, env: Mapping[str, str] | None = None,
                     master: SparkMaster | None = None, python: SparkPython | None = None,
-                    py_files: Sequence[str] = ()) -> list[str]:
-    """`--archives`, `--py-files`, `--conf`, `--repositories` and `--packages` arguments for a run."""
+                    py_files: Sequence[str] = (), executor_runtime: str | None = None) -> list[str]:
+    """`--archives`, `--py-files`, `--conf`, `--repositories` and `--packages` arguments for a run.
+
+    `executor_runtime` is the PYTHONPATH entry, relative to an executor's working folder, at which the
+    executors find amlexec's runtime (a file of `py_files`); None when their environment has it already.
+    """
     master = master or SparkMaster()
     conf = dict(spark.conf)
+    executor_env = _executor_env(env or {}, conf, executor_runtime)
     args: list[str] = []
     archives = _merge_list(conf, "spark.archives", [python.archive] if python and python.archive else [])
     if archives:
@@ -113,9 +153,10 @@ def spark_conf_args(spark: SparkDependencies, *, env: Mapping[str, str] | None =
             args += ["--conf", f"spark.pyspark.driver.python={python.driver}"]
     for key, value in conf.items():
         args += ["--conf", f"{key}={value}"]
-    for name, value in (env or {}).items():
+    for name, value in executor_env.items():
         args += ["--conf", f"spark.executorEnv.{name}={value}"]
-        if master.driver_on_cluster:
+    if master.driver_on_cluster:  # the driver's Python has no restoring step: its values travel as they are
+        for name, value in (env or {}).items():
             args += ["--conf", f"spark.yarn.appMasterEnv.{name}={value}"]
     if spark.repositories:
         args += ["--repositories", ",".join(spark.repositories)]
@@ -126,8 +167,9 @@ def spark_conf_args(spark: SparkDependencies, *, env: Mapping[str, str] | None =
 
 def spark_submit_argv(spark: SparkDependencies, *, submit: str, script: Sequence[str], master: str | None = None,
                       deploy_mode: str | None = None, env: Mapping[str, str] | None = None,
-                      python: SparkPython | None = None, py_files: Sequence[str] = ()) -> list[str]:
+                      python: SparkPython | None = None, py_files: Sequence[str] = (),
+                      executor_runtime: str | None = None) -> list[str]:
     """The full argv: `spark-submit [--master M] [--deploy-mode D] <arguments...> script args...`."""
     where = SparkMaster(master, deploy_mode)
-    return [submit, *where.args(), *spark_conf_args(spark, env=env, master=where, python=python, py_files=py_files),
-            *script]
+    return [submit, *where.args(), *spark_conf_args(spark, env=env, master=where, python=python, py_files=py_files,
+                                                    executor_runtime=executor_runtime), *script]

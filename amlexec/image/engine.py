@@ -8,10 +8,9 @@ goes through the Docker SDK, imported only when it is needed.
 
 from __future__ import annotations
 
-import http.client
+import contextlib
 import json
 import os
-import socket
 import sys
 import urllib.parse
 from collections.abc import Callable
@@ -118,20 +117,8 @@ def _short(exc: BaseException) -> str:
 
 
 class ImageLookup(Protocol):
-    def image_id(self, ref: str) -> str | None:
-        """The id of image `ref` on the engine, or None when it has no such image."""
-
-
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self._path = path
-
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        sock.connect(self._path)
-        self.sock = sock
+    def inspect(self, ref: str) -> dict[str, Any] | None:
+        """The engine's description of image `ref` (`docker image inspect`), or None when it has none."""
 
 
 class SocketLookup:
@@ -142,21 +129,22 @@ class SocketLookup:
         self.timeout = timeout
 
     def _get(self, url: str) -> tuple[int, Any]:
-        conn = _UnixConnection(self.path, self.timeout)
+        from . import unixhttp
+
         try:
-            conn.request("GET", url)
-            resp = conn.getresponse()
-            body = resp.read()
+            resp = unixhttp.request(self.path, "GET", url, timeout=self.timeout)
+            try:
+                body = resp.read()
+            finally:
+                resp.close()
         except OSError as exc:
             raise engine_down(_short(exc), f"unix://{self.path}") from exc
-        finally:
-            conn.close()
         try:
             return resp.status, json.loads(body) if body else None
         except ValueError:
             return resp.status, None
 
-    def image_id(self, ref: str) -> str | None:
+    def inspect(self, ref: str) -> dict[str, Any] | None:
         status, body = self._get(f"/images/{urllib.parse.quote(ref, safe='')}/json")
         if status == 404:
             return None
@@ -164,7 +152,11 @@ class SocketLookup:
             message = body.get("message") if isinstance(body, dict) else None
             raise UnavailableError(f"the Docker engine answered {status} for image {ref}: {message}",
                                    hint=START_HINT)
-        return str(body["Id"])
+        return body
+
+    def image_id(self, ref: str) -> str | None:
+        found = self.inspect(ref)
+        return str(found["Id"]) if found is not None else None
 
 
 class ClientLookup:
@@ -173,29 +165,98 @@ class ClientLookup:
     def __init__(self, client: docker.DockerClient) -> None:
         self.client = client
 
-    def image_id(self, ref: str) -> str | None:
+    def inspect(self, ref: str) -> dict[str, Any] | None:
         errors = sdk_errors()
         try:
-            return str(self.client.api.inspect_image(ref)["Id"])
+            return dict(self.client.api.inspect_image(ref))
         except errors.NotFound:
             return None
 
 
 class Engine:
-    """One Docker engine: a lookup that is cheap, and an SDK client made on first use."""
+    """One Docker engine: a lookup that is cheap, and an SDK client made on first use.
+
+    `api` is what a run's container calls go through: for an engine on a local unix socket amlexec's own
+    small client (`image.localapi`, no SDK import), otherwise the SDK's `APIClient`; `errors` is the
+    matching exception namespace (`docker.errors`, or `localapi.LOCAL_ERRORS`).
+    """
 
     def __init__(self, client_factory: Callable[[], docker.DockerClient], *,
-                 lookup: ImageLookup | None = None, name: str = "local") -> None:
+                 lookup: ImageLookup | None = None, name: str = "local", socket_path: str | None = None) -> None:
         self._factory = client_factory
         self._client: docker.DockerClient | None = None
         self._lookup = lookup
         self.name = name
+        self.socket_path = socket_path  # set for an engine on this machine's unix socket
 
     @classmethod
     def local(cls) -> Engine:
         """The engine DOCKER_HOST names (the local socket by default)."""
         path = local_socket()
-        return cls(connect, lookup=SocketLookup(path) if path else None)
+        return cls(connect, lookup=SocketLookup(path) if path else None, socket_path=path)
+
+    @property
+    def api(self) -> Any:
+        if self.socket_path is None:
+            return self.client.api
+        from .localapi import LocalAPI
+
+        return LocalAPI(self.socket_path)
+
+    @property
+    def errors(self) -> Any:
+        if self.socket_path is None:
+            return sdk_errors()
+        from .localapi import LOCAL_ERRORS
+
+        return LOCAL_ERRORS
+
+    def follow_logs(self, container_id: str) -> Any:
+        """A container's multiplexed output stream from its start (`read(n)`, `close()`), no timeout.
+
+        The SDK's own `logs()` drops which stream a frame came from, and its `attach()` keeps a 2-minute
+        socket timeout that would break on a quiet script, hence its internals here.
+        """
+        api = self.api
+        if self.socket_path is not None:
+            return api.follow_logs(container_id)
+        response = api._get(api._url("/containers/{0}/logs", container_id),
+                            params={"stdout": 1, "stderr": 1, "follow": 1}, stream=True)
+        api._raise_for_status(response)
+        api._disable_socket_timeout(api._get_raw_response_socket(response))
+        return _SdkStream(response)
+
+    def info(self) -> dict[str, Any]:
+        """`docker info` (for the local socket: one request, no SDK)."""
+        if isinstance(self._lookup, SocketLookup):
+            status, body = self._lookup._get("/info")
+            if status == 200 and isinstance(body, dict):
+                return body
+            raise UnavailableError(f"the Docker engine answered {status} to /info", hint=START_HINT)
+        return dict(self.client.api.info())
+
+    def host_facts(self, *, fresh: bool = False) -> dict[str, Any]:
+        """`Name` (the engine host's name) and `SecurityOptions` of `docker info`, for an engine on a unix
+        socket. `/info` takes 5-30 ms, so they are kept in the amlexec home, keyed by the socket file and
+        the engine's pid file beside it, which a restarted engine renews; `fresh` asks the engine again."""
+        from ..fsutil import amlexec_home, atomic_write
+
+        assert self.socket_path is not None
+        cache = amlexec_home() / "cache" / "engines.json"
+        key = [_stamp(self.socket_path), _stamp(os.path.join(os.path.dirname(self.socket_path), "docker.pid"))]
+        try:
+            known = json.loads(cache.read_text())
+        except (OSError, ValueError):
+            known = {}
+        entry = known.get(self.socket_path) if isinstance(known, dict) else None
+        if not fresh and isinstance(entry, dict) and entry.get("key") == key:
+            return entry
+        info = self.info()
+        entry = {"key": key, "Name": info.get("Name"), "SecurityOptions": list(info.get("SecurityOptions") or [])}
+        with contextlib.suppress(OSError):  # a cache: failing to keep it only costs the next request
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(cache, json.dumps({**(known if isinstance(known, dict) else {}), self.socket_path: entry}))
+        return entry
 
     @classmethod
     def from_client(cls, client: docker.DockerClient, *, name: str = "remote") -> Engine:
@@ -207,6 +268,31 @@ class Engine:
             self._client = self._factory()
         return self._client
 
-    def image_id(self, ref: str) -> str | None:
+    def inspect_image(self, ref: str) -> dict[str, Any] | None:
+        """`docker image inspect ref` as a dict, or None when the engine has no such image."""
         lookup = self._lookup or ClientLookup(self.client)
-        return lookup.image_id(ref)
+        return lookup.inspect(ref)
+
+    def image_id(self, ref: str) -> str | None:
+        """The id of image `ref` on the engine, or None when it has no such image."""
+        found = self.inspect_image(ref)
+        return str(found["Id"]) if found is not None else None
+
+
+class _SdkStream:
+    def __init__(self, response: Any) -> None:
+        self._response = response
+
+    def read(self, size: int) -> bytes:
+        return bytes(self._response.raw.read(size))
+
+    def close(self) -> None:
+        self._response.close()
+
+
+def _stamp(path: str) -> list[int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_ino, st.st_ctime_ns, st.st_mtime_ns]

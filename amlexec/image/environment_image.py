@@ -32,16 +32,23 @@ from ..environment.dockerfile import (
 )
 from ..environment.imagelock import ImageLock, ImagePython, LockWishes, lock_for_image
 from ..environment.plan import EnvironmentPlan, check_python, plan_environment
-from ..environment.wheels import download_wheels, host_pip, pip_download_argv, render_lock
 from ..errors import EnvironmentBuildError, NotFoundError
 from . import probe
-from .build import build_image
 from .engine import Engine, sdk_errors
-from .sparkimage import SparkPlan, ensure_spark_image, plan_spark
-from .tags import ImageName, environment_hash, environment_image, image_labels, project_labels, tool_image
+from .tags import (
+    LABEL_PIP,
+    ImageName,
+    environment_hash,
+    environment_image,
+    image_labels,
+    project_labels,
+    tool_image,
+)
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # what only a build needs is imported by the build: a submit that finds its image skips it
     from collections.abc import Callable
+
+    from .sparkimage import SparkPlan
 
 BOOTSTRAP_HINT = ("build one without a registry with `amlexec image bootstrap` and set "
                   "baseDockerImage: amlexec/base:bookworm in the target's .compute file")
@@ -85,6 +92,7 @@ class PreparedImage:
     conda_packages: int = 0
     pip_packages: int | None = None  # from the lock; None for pip-plan images
     spark: str | None = None  # the Spark image's tag (Framework: PySpark)
+    user: str = ""  # the image's USER (empty: root), which runs the scripts
 
     def summary(self) -> dict[str, object]:
         return {"image": self.ref, "image_id": self.image_id, "built": self.built, "base_image": self.base_image,
@@ -124,7 +132,11 @@ def _resolve(request: EnvironmentRequest, engine: Engine, progress: Callable[[st
     if python is None:
         progress(f"checking the Python in base image {request.base_image}...")
         python = probe.python_of(engine.client, base_id, image=request.base_image)
-    spark = plan_spark(engine, base_id, image=request.base_image) if request.spark else None
+    spark = None
+    if request.spark:
+        from .sparkimage import plan_spark
+
+        spark = plan_spark(engine, base_id, image=request.base_image)
     # With Spark the environment is built FROM the Spark image, named by a tag that follows the base image
     # and Spark version (a rebuilt Spark image with the same content keeps the environment's tag).
     standing_on = f"{base_id}+{spark.ref}" if spark else base_id
@@ -142,14 +154,14 @@ def _resolve(request: EnvironmentRequest, engine: Engine, progress: Callable[[st
     if lock is None:
         check_python(plan, python.version, image=request.base_image)
         pip = PipMode.none if not plan.has_pip else (PipMode.offline if request.offline else PipMode.online)
-        env_hash = environment_hash(base_id=standing_on, interpreter=python.executable, plan=plan, pip=pip)
+        env_hash = environment_hash(base_id=standing_on, interpreter=python.executable, plan=plan)
         return _Resolved(plan, base_id, python, pip,
                          environment_image(request.project_name, request.project_root, env_hash), spark=spark)
     from ..environment.buildcontext import rattler_version
 
     pip = PipMode.offline if lock.summary.pip else PipMode.none
     rattler = rattler_version() if lock.summary.installs_conda else None
-    env_hash = environment_hash(base_id=standing_on, interpreter=python.executable, plan=plan, pip=pip,
+    env_hash = environment_hash(base_id=standing_on, interpreter=python.executable, plan=plan,
                                 lock={"sha256": lock.summary.digest, "rattler": rattler or ""})
     return _Resolved(plan, base_id, python, pip, environment_image(request.project_name, request.project_root,
                                                                    env_hash), lock, rattler, spark)
@@ -181,21 +193,26 @@ def ensure_environment_image(request: EnvironmentRequest, engine: Engine, *, pro
 
     version, source, detail = _python_report(r, request.base_image)
 
-    def result(image_id: str, built: bool, log_path: Path | None) -> PreparedImage:
+    def result(image_id: str, built: bool, log_path: Path | None, pip: str = r.pip.value,
+               user: str = "") -> PreparedImage:
         summary = r.lock.summary if r.lock is not None else None
         return PreparedImage(ref=r.name.ref, image_id=image_id, env_hash=r.name.tag, built=built,
                              base_image=request.base_image, python_version=version, python=ENV_PYTHON,
-                             pip=r.pip.value, seconds=time.monotonic() - started, log_path=log_path,
+                             pip=pip, seconds=time.monotonic() - started, log_path=log_path,
                              python_source=source, python_detail=detail,
                              lock=r.lock.display if r.lock is not None else None,
                              lock_pinned=r.lock.pinned if r.lock is not None else None,
                              conda_packages=len(summary.conda) if summary else 0,
                              pip_packages=len(summary.pip) if summary else None,
-                             spark=r.spark.ref if r.spark else None)
+                             spark=r.spark.ref if r.spark else None, user=user)
 
-    existing = engine.image_id(r.name.ref)
+    existing = engine.inspect_image(r.name.ref)
     if existing and not force:
-        return result(existing, False, None)
+        # Built online or offline, by prepare or by a submit: the same environment. Report how it was built.
+        config = existing.get("Config") or {}
+        labels = config.get("Labels") or {}
+        return result(str(existing["Id"]), False, None, labels.get(LABEL_PIP) or r.pip.value,
+                      str(config.get("User") or ""))
     if not build:
         raise NotFoundError(
             f"the run environment image for {request.deps_display} has not been built yet ({r.name.ref})",
@@ -207,12 +224,26 @@ def ensure_environment_image(request: EnvironmentRequest, engine: Engine, *, pro
     what = f"lock {r.lock.display}" if r.lock is not None else f"pip: {r.pip.value}"
     progress(f"building the run environment {r.name.ref} from {request.base_image} "
              f"(Python {version} from {'conda' if source == 'conda' else 'the base image'}, {what})...")
+    image_id = _build(request, r, engine, log_path=log_path, progress=progress, live=live)
+    built = engine.inspect_image(image_id) or {}
+    prepared = result(image_id, True, log_path, user=str((built.get("Config") or {}).get("User") or ""))
+    progress(f"built {prepared.ref} in {prepared.seconds:.1f}s")
+    return prepared
+
+
+def _build(request: EnvironmentRequest, r: _Resolved, engine: Engine, *, log_path: Path,
+           progress: Callable[[str], None], live: bool | None) -> str:
+    """Build the environment image (the Spark image first, for Framework: PySpark); its id."""
+    from .build import build_image
+
     base = r.base_id
     if r.spark is not None:
+        from .sparkimage import ensure_spark_image
+
         base = ensure_spark_image(engine, r.spark, base_id=r.base_id, interpreter=r.python.executable,
                                   log_dir=request.log_dir, progress=progress, live=live)
     with tempfile.TemporaryDirectory(prefix="amlexec-build-") as scratch:
-        labels = image_labels(request.project_name, request.project_root, r.name.tag)
+        labels = image_labels(request.project_name, request.project_root, r.name.tag, pip=r.pip)
         wheels_dir = Path(scratch) / "wheels"
         lock_text = None
         conda = None
@@ -227,18 +258,14 @@ def ensure_environment_image(request: EnvironmentRequest, engine: Engine, *, pro
         recipe = Recipe(base=base, interpreter=r.python.executable, pip=r.pip, labels=tuple(labels.items()),
                         conda=conda_recipe)
         files = context_files(recipe, r.plan, wheels_dir=wheels_dir, lock=lock_text, conda=conda)
-        context_path = Path(scratch) / "context.tar"
-        with open(context_path, "w+b") as context:
+        with open(Path(scratch) / "context.tar", "w+b") as context:
             write_context(files, context)
             context.seek(0)
-            image_id = build_image(
+            return build_image(
                 engine.client, context=context, repository=r.name.repository, tag=r.name.tag, log_path=log_path,
                 progress=progress, network_mode="none" if r.pip is not PipMode.online else None, live=live,
                 failure_hint=ONLINE_HINT if r.pip is PipMode.online else None,
             )
-    prepared = result(image_id, True, log_path)
-    progress(f"built {prepared.ref} in {prepared.seconds:.1f}s")
-    return prepared
 
 
 def _stage_lock(r: _Resolved, scratch: Path, wheels_dir: Path,
@@ -280,6 +307,7 @@ def _tool_image(request: EnvironmentRequest, r: _Resolved, engine: Engine, *, lo
     """The project's conda tool image (py-rattler unpacked over the base image): found by its tag, or built."""
     from ..environment.buildcontext import rattler_wheel
     from ..environment.dockerfile import tool_context_files
+    from .build import build_image
 
     wheel = rattler_wheel(r.python.target)
     name = tool_image(request.project_name, request.project_root, base_id=r.base_id,
@@ -297,6 +325,8 @@ def _tool_image(request: EnvironmentRequest, r: _Resolved, engine: Engine, *, lo
 
 
 def _download(r: _Resolved, dest: Path, log_path: Path, progress: Callable[[str], None]) -> str:
+    from ..environment.wheels import download_wheels, host_pip, pip_download_argv, render_lock
+
     target = r.python.target
     progress(f"downloading wheels on this machine for Python {target.major_minor} ({target.machine}, "
              f"glibc {target.glibc or 'unknown'}): {len(r.plan.requirements) + len(r.plan.local_wheels)} "

@@ -15,13 +15,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..environment.wheels import TargetPython
 from ..errors import EnvironmentBuildError
 from ..fsutil import amlexec_home, atomic_write
 from .engine import sdk_errors
 
 if TYPE_CHECKING:
     import docker
+
+    from ..environment.wheels import TargetPython
 
 PROBE_TIMEOUT = 60
 INTERPRETERS = ("python3", "python")
@@ -57,6 +58,8 @@ class PythonInfo:
 
     @property
     def target(self) -> TargetPython:
+        from ..environment.wheels import TargetPython  # what offline builds need; a found image does not
+
         return TargetPython(version=self.version, implementation=self.implementation, glibc=self.glibc,
                             machine=self.machine)
 

@@ -1,10 +1,13 @@
 """Content-hash names for environment images, and the labels that find them again.
 
-An environment image's tag is a hash of everything that defines it: the base image's id (so rebuilding
-the base invalidates it), the dependency file's meaning, the local wheels' contents, how pip installs
-(online/offline), the lock the image is built from (its bytes) with the py-rattler version that installs
-it, and amlexec's image recipe. Equal inputs give the same tag, so a prepare with no
-change finds the image and builds nothing. Images live in one repository per project folder (its name
+An environment image's tag is a hash of what the image contains, and of nothing else: the base image's id
+(so rebuilding the base invalidates it), the base image's interpreter, the dependency file's meaning, the
+local wheels' contents, or instead the packages of the lock the image is built from (with the py-rattler
+version that installs them), and amlexec's image recipe. How the packages are fetched is not part of it:
+an image built offline (wheels downloaded by the host) and one built online (pip in the build) from the
+same file are the same environment, so a prepare in either mode makes the image every later submit uses,
+in either mode (issue 10). Equal inputs give the same tag, so a prepare with no change finds the image and
+builds nothing. Images live in one repository per project folder (its name
 plus a hash of its path, since two folders may share a name), so cleaning one project never removes an
 image another project uses; identical layers are still shared on disk and in the build cache.
 """
@@ -26,6 +29,7 @@ LABEL_PROJECT = "amlexec.project"
 LABEL_PROJECT_ROOT = "amlexec.project_root"
 LABEL_ENVIRONMENT = "amlexec.environment"
 LABEL_RUN_ID = "amlexec.run_id"
+LABEL_PIP = "amlexec.pip"  # how the build installed the pip packages (none/online/offline): reported, not hashed
 HASH_LENGTH = 20
 
 
@@ -46,17 +50,17 @@ def slug(name: str) -> str:
     return text[:64].rstrip("._-") or "project"
 
 
-def environment_hash(*, base_id: str, interpreter: str, plan: EnvironmentPlan, pip: PipMode,
+def environment_hash(*, base_id: str, interpreter: str, plan: EnvironmentPlan,
                      lock: dict[str, str] | None = None) -> str:
     """The tag; `lock` describes the lock an image is built from (None for images without one).
 
     An image built from a lock is defined by what the lock installs, not by the dependency file's text
     (the lock is checked against the file before): relocking to the same packages finds the same image.
+    Whether pip runs at all follows from the plan or the lock; online or offline is left out on purpose.
     """
     recipe = render_dockerfile_template_digest()
     meaning: dict[str, object] = {
         "recipe": RECIPE_VERSION, "template": recipe, "base": base_id, "interpreter": interpreter,
-        "pip": pip.value,
     }
     meaning.update(plan.digest_inputs() if lock is None else {"lock": dict(lock)})
     return hashlib.sha256(json.dumps(meaning, sort_keys=True).encode()).hexdigest()[:HASH_LENGTH]
@@ -96,5 +100,9 @@ def project_labels(project_name: str, project_root: Path) -> dict[str, str]:
     return {LABEL: "1", LABEL_PROJECT: project_name, LABEL_PROJECT_ROOT: str(project_root)}
 
 
-def image_labels(project_name: str, project_root: Path, env_hash: str) -> dict[str, str]:
-    return {**project_labels(project_name, project_root), LABEL_ENVIRONMENT: env_hash}
+def image_labels(project_name: str, project_root: Path, env_hash: str, *, pip: PipMode | None = None
+                 ) -> dict[str, str]:
+    labels = {**project_labels(project_name, project_root), LABEL_ENVIRONMENT: env_hash}
+    if pip is not None:
+        labels[LABEL_PIP] = pip.value
+    return labels

@@ -16,7 +16,13 @@ from typing import Any, ClassVar
 
 from ..config.runconfig import RunConfig
 from ..environment.plan import EnvironmentPlan, plan_environment
-from ..environment.spark import SparkMaster, SparkPython, resolve_master, spark_submit_argv
+from ..environment.spark import (
+    SparkMaster,
+    SparkPython,
+    needs_executor_runtime,
+    resolve_master,
+    spark_submit_argv,
+)
 from ..errors import EnvironmentBuildError
 from ..runlog import ControlLog
 from ..transport import detached, sync
@@ -31,7 +37,9 @@ from .sshtarget import SshTarget, remote_path
 
 DEFAULT_PYTHON = "python3"
 DEFAULT_SPARK_SUBMIT = "spark-submit"
-RUNTIME_ZIP = "runtime.zip"
+# amlexec's runtime for a driver on a cluster node, and for executors restoring env values (sparkworker.py);
+# a name of amlexec's own, since the executors fetch every --py-files file into one folder.
+RUNTIME_ZIP = "amlexec_runtime.zip"
 _APP_SEARCH_BYTES = 8 << 20  # the application id is logged within the driver's first seconds
 
 
@@ -122,20 +130,24 @@ class ClusterTarget(SshTarget):
         spark = self.project.load_spark(spec.runconfig, spec.spark_file)
         master = self.master()
         py_files = []
-        if master.driver_on_cluster:
-            # The driver runs on a cluster node: amlexec's runtime (the run-history logger) travels with it.
+        if self._ships_runtime(spec):
+            # The driver runs on a cluster node (the run-history logger travels with it), or the executors
+            # restore env values with amlexec's worker module: the runtime goes with the application.
             py_files.append(posixpath.join(RemoteLayout.for_home(home).run_dir(spec.run_id), RUNTIME_ZIP))
         submit = remote_path(home, self.compute.spark_submit_location or DEFAULT_SPARK_SUBMIT)
         return spark_submit_argv(spark, submit=submit, script=spec.argv, master=master.url,
                                  deploy_mode=master.deploy_mode, env=spec.env, python=self.spark_python(env),
-                                 py_files=py_files)
+                                 py_files=py_files, executor_runtime=RUNTIME_ZIP if py_files else None)
+
+    def _ships_runtime(self, spec: RunSpec) -> bool:
+        return spec.runconfig.is_pyspark and (self.master().driver_on_cluster or needs_executor_runtime(spec.env))
 
     def launch_hint(self) -> str:
         return f"check sparkSubmitLocation and pythonLocation in {self.compute.file_name}"
 
     def upload_entries(self, spec: RunSpec) -> list[sync.Entry]:
         entries = super().upload_entries(spec)
-        if spec.runconfig.is_pyspark and self.master().driver_on_cluster:
+        if self._ships_runtime(spec):
             from ..runtime import runtime_zip
 
             entries += sync.from_bytes({RUNTIME_ZIP: runtime_zip()})

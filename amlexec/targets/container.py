@@ -9,11 +9,13 @@ from __future__ import annotations
 import io
 import os
 import re
-import tarfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # tarfile only when a run's files are copied, not mounted (see HostFolders)
+    import tarfile
 
 RUN_DIR = "/azureml-run"  # the project snapshot, the script's working directory
 OUTPUTS_DIR = f"{RUN_DIR}/outputs"
@@ -30,6 +32,17 @@ def container_name(run_id: str) -> str:
 
 
 @dataclass(frozen=True)
+class HostFolders:
+    """The run's folders on the engine's own machine, bind-mounted instead of copied in and out with tars:
+    the private snapshot copy at RUN_DIR (with `outputs/`), amlexec's runtime read-only at RUNTIME_DIR,
+    and a folder for the metrics file at STATE_DIR. Only for a local engine whose containers' files stay
+    this process's to read and remove (see DockerTarget.host_folders)."""
+
+    runtime: Path
+    state: Path
+
+
+@dataclass(frozen=True)
 class ContainerPlan:
     """Everything `create_container` needs, without any engine objects, so tests can pin it."""
 
@@ -40,12 +53,14 @@ class ContainerPlan:
     labels: dict[str, str]
     binds: dict[str, dict[str, str]] = field(default_factory=dict)
     gpus: bool = False
-    copy_snapshot: bool = True  # False when the snapshot is mounted (sharedVolumes: true)
+    copy_snapshot: bool = True  # False when the snapshot is mounted (sharedVolumes: true, or HostFolders)
+    copy_runtime: bool = True  # False when the runtime and the state folder are mounted (HostFolders)
 
 
 def plan_container(
     *, run_id: str, image: str, python: str, argv: list[str], env: Mapping[str, str], labels: Mapping[str, str],
     workdir: Path, shared_volumes: bool, shared_dir: Path | None, gpus: bool, command: list[str] | None = None,
+    host_folders: HostFolders | None = None,
 ) -> ContainerPlan:
     """The container for one run. `env` arrives as a dict and goes to the engine as one, never via a shell.
 
@@ -57,14 +72,18 @@ def plan_container(
     user_path = environment.get("PYTHONPATH")
     environment["PYTHONPATH"] = RUNTIME_DIR + (f":{user_path}" if user_path else "")
     binds: dict[str, dict[str, str]] = {}
-    if shared_volumes:
+    if shared_volumes or host_folders is not None:
         binds[str(workdir)] = {"bind": RUN_DIR, "mode": "rw"}
-        if shared_dir is not None:
-            binds[str(shared_dir)] = {"bind": SHARE_DIR.rstrip("/"), "mode": "rw"}
-            environment["AZUREML_NATIVE_SHARE_DIRECTORY"] = SHARE_DIR
+    if host_folders is not None:
+        binds[str(host_folders.runtime)] = {"bind": RUNTIME_DIR, "mode": "ro"}
+        binds[str(host_folders.state)] = {"bind": STATE_DIR, "mode": "rw"}
+    if shared_volumes and shared_dir is not None:
+        binds[str(shared_dir)] = {"bind": SHARE_DIR.rstrip("/"), "mode": "rw"}
+        environment["AZUREML_NATIVE_SHARE_DIRECTORY"] = SHARE_DIR
     return ContainerPlan(
         name=container_name(run_id), image=image, command=command or [python, *argv], environment=environment,
-        labels=dict(labels), binds=binds, gpus=gpus, copy_snapshot=not shared_volumes,
+        labels=dict(labels), binds=binds, gpus=gpus, copy_snapshot=not (shared_volumes or host_folders),
+        copy_runtime=host_folders is None,
     )
 
 
@@ -80,17 +99,17 @@ def host_config_kwargs(plan: ContainerPlan) -> dict[str, Any]:
     """Keyword arguments for `APIClient.create_host_config`."""
     kwargs: dict[str, Any] = {"binds": plan.binds or None, "init": True}
     if plan.gpus:
-        from ..image.engine import import_docker
-
-        DeviceRequest = import_docker().types.DeviceRequest
-
-        # What `docker run --gpus all` sends: every GPU, through the engine's NVIDIA runtime hook.
-        kwargs["device_requests"] = [DeviceRequest(count=-1, capabilities=[["gpu"]])]
+        # What `docker run --gpus all` sends: every GPU, through the engine's NVIDIA runtime hook. (The SDK
+        # turns the API's own JSON form into its DeviceRequest type; amlexec's local client sends it as is.)
+        kwargs["device_requests"] = [{"Driver": "", "Count": -1, "DeviceIDs": [], "Capabilities": [["gpu"]],
+                                      "Options": {}}]
     return kwargs
 
 
 # -- tars in -------------------------------------------------------------------------------------------
 def _dir_entry(name: str, mode: int = 0o755) -> tarfile.TarInfo:
+    import tarfile
+
     info = tarfile.TarInfo(name)
     info.type = tarfile.DIRTYPE
     info.mode, info.uid, info.gid, info.uname, info.gname = mode, 0, 0, "root", "root"
@@ -109,6 +128,8 @@ def write_run_tar(out: IO[bytes], *, runtime: Mapping[str, bytes], snapshot: Pat
     Paths are relative to `/`, so the engine creates the folders. `outputs/` exists from the start, so a
     script can write into it without creating it.
     """
+    import tarfile
+
     with tarfile.open(fileobj=out, mode="w") as tar:
         for folder in _parents(RUNTIME_DIR.lstrip("/")):
             tar.addfile(_dir_entry(folder))
@@ -158,6 +179,8 @@ def extract_tree(stream: IO[bytes], dest: Path, *, strip: str, max_file_bytes: i
     Only plain files and folders are written, never outside `dest` (no absolute paths, `..`, links or
     devices from a container's archive), and files over `max_file_bytes` are skipped as Workbench did.
     """
+    import tarfile
+
     warnings: list[str] = []
     with tarfile.open(fileobj=stream, mode="r|") as tar:
         for member in tar:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import socket
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -20,15 +22,15 @@ from ..config.compute import ComputeTarget
 from ..config.dependencies import SparkDependencies
 from ..config.runconfig import RunConfig
 from ..environment.imagelock import LockWishes
-from ..errors import NotFoundError, UnavailableError, UsageError
-from ..image.engine import Engine, sdk_errors
+from ..errors import AmlexecError, NotFoundError, UnavailableError, UsageError
+from ..image.engine import Engine
 from ..image.environment_image import EnvironmentRequest, PreparedImage, ensure_environment_image
 from ..image.tags import LABEL_RUN_ID, project_labels
 from ..project import Project
 from ..runlog import ControlLog
-from ..runtime import runtime_files
+from ..runtime import runtime_dir, runtime_files
 from .base import CONTROL_LOG, Progress, RunSpec, check_shared_directory
-from .container import create_kwargs, host_config_kwargs, plan_container, write_run_tar
+from .container import ContainerPlan, HostFolders, create_kwargs, host_config_kwargs, plan_container, write_run_tar
 from .docker_run import DockerRun
 
 OFFLINE_ENV = "AMLEXEC_OFFLINE"
@@ -162,28 +164,75 @@ class DockerTarget:
         folder.mkdir(parents=True, exist_ok=True)
         return folder
 
+    def host_folders(self, spec: RunSpec, prepared: PreparedImage, *, keep: bool) -> HostFolders | None:
+        """The run's folders to bind-mount instead of copying them in and out (two tar round trips, about
+        0.1 s a run), or None to copy. Only for an engine on a unix socket that runs on this machine (its
+        host name is ours), only when what the container writes into them (as its user: root unless the
+        image says otherwise) stays this process's to read and remove: amlexec runs as root on a rootful
+        engine without user namespaces, or as the owner of a rootless one. A kept container
+        (--keep-container) gets its own copy, so `docker cp`/`docker diff` still show the run."""
+        if keep or self.engine.socket_path is None or prepared.user not in ("", "root", "0", "0:0"):
+            return None
+        try:
+            facts = self.engine.host_facts()
+            if facts.get("Name") != socket.gethostname():  # renamed since it was asked? ask again
+                facts = self.engine.host_facts(fresh=True)
+        except AmlexecError:
+            return None
+        options = " ".join(facts.get("SecurityOptions") or [])
+        # A unix socket can be forwarded from another machine (ssh -L): its engine must be this host's.
+        if facts.get("Name") != socket.gethostname() or "name=userns" in options:  # userns: root is another uid
+            return None
+        owner = os.stat(self.engine.socket_path).st_uid if "name=rootless" in options else 0
+        if os.geteuid() != owner:
+            return None
+        state = spec.workdir.with_name(spec.workdir.name + ".run")
+        state.mkdir(mode=0o777, exist_ok=True)
+        os.chmod(state, 0o777)  # as the tar made it: a non-root script user could still log metrics
+        return HostFolders(runtime=runtime_dir(), state=state)
+
     def submit(self, spec: RunSpec, progress: Progress) -> DockerRun:
-        errors = sdk_errors()
         if self._prepared is None:
             self.ensure_environment(spec, progress)
         assert self._prepared is not None
         prepared = self._prepared
+        errors = self.engine.errors
         labels = {**project_labels(self.project.name, self.project.root), LABEL_RUN_ID: spec.run_id}
         command = None
         if spec.runconfig.is_pyspark:
             spark = self.project.load_spark(spec.runconfig, spec.spark_file)
             command = spark_command(spark, spec, python=prepared.python)
+        keep = bool(spec.options.get("keep_container"))
+        folders = self.host_folders(spec, prepared, keep=keep)
         plan = plan_container(
             run_id=spec.run_id, image=prepared.image_id, python=prepared.python, argv=spec.argv, env=spec.env,
             labels=labels, workdir=spec.workdir, shared_volumes=self.compute.shared_volumes,
             shared_dir=self.shared_directory(), gpus=self.compute.nvidia_docker, command=command,
+            host_folders=folders,
         )
         if plan.binds:
             (spec.workdir / "outputs").mkdir(exist_ok=True)
-        api = self.engine.client.api
+            if folders is not None:
+                os.chmod(spec.workdir / "outputs", 0o777)  # as the tar made it, for a non-root script user
+        try:
+            cid = self._start(plan, prepared, errors, snapshot=spec.workdir if plan.copy_snapshot else None)
+        except BaseException:
+            if folders is not None:
+                shutil.rmtree(folders.state, ignore_errors=True)
+            raise
+        if keep:
+            progress(f"the container {plan.name} is kept after the run (--keep-container); "
+                     f"remove it with `docker rm {plan.name}`")
+        return DockerRun(engine=self.engine, container=plan.name, container_id=cid, run_dir=spec.run_dir,
+                         workdir=spec.workdir, keep=keep, mounted=not plan.copy_snapshot,
+                         state_dir=folders.state if folders is not None else None)
+
+    def _start(self, plan: ContainerPlan, prepared: PreparedImage, errors: Any, *, snapshot: Path | None) -> str:
+        """Create the container, copy in what is not mounted, start it; its id. Nothing is left on failure."""
+        api = self.engine.api
         try:
             host_config = api.create_host_config(**host_config_kwargs(plan))
-            cid = api.create_container(host_config=host_config, **create_kwargs(plan))["Id"]
+            cid = str(api.create_container(host_config=host_config, **create_kwargs(plan))["Id"])
         except errors.ImageNotFound as exc:
             raise NotFoundError(f"the environment image {prepared.ref} disappeared before the run started",
                                 hint="run `amlexec experiment prepare` again") from exc
@@ -191,10 +240,11 @@ class DockerTarget:
             raise UnavailableError(f"the Docker engine could not create the run's container: {exc.explanation}",
                                    hint="see `docker ps -a` for a container of the same name") from exc
         try:
-            with tempfile.TemporaryFile() as tar:
-                write_run_tar(tar, runtime=runtime_files(), snapshot=spec.workdir if plan.copy_snapshot else None)
-                tar.seek(0)
-                api.put_archive(cid, "/", tar)
+            if plan.copy_runtime:  # else everything the run needs is mounted
+                with tempfile.TemporaryFile() as tar:
+                    write_run_tar(tar, runtime=runtime_files(), snapshot=snapshot)
+                    tar.seek(0)
+                    api.put_archive(cid, "/", tar)
             api.start(cid)
         except BaseException as exc:
             with contextlib.suppress(errors.APIError):
@@ -202,21 +252,18 @@ class DockerTarget:
             if isinstance(exc, errors.APIError):
                 raise _start_error(exc, gpus=plan.gpus) from exc
             raise
-        keep = bool(spec.options.get("keep_container"))
-        if keep:
-            progress(f"the container {plan.name} is kept after the run (--keep-container); "
-                     f"remove it with `docker rm {plan.name}`")
-        return DockerRun(engine=self.engine, container=plan.name, container_id=cid, run_dir=spec.run_dir,
-                         workdir=spec.workdir, keep=keep, mounted=not plan.copy_snapshot)
+        return cid
 
     def restore(self, state: dict[str, Any]) -> DockerRun:
         return DockerRun.from_state(self.engine, state)
 
 
 def wishes_from_options(options: dict[str, Any]) -> LockWishes:
-    """`--python-from-base-image`, `--conda-from-pypi` and `--relock` as carried in `RunSpec.options`."""
+    """`--python-from-base-image`, `--conda-from-pypi` and `--relock` as carried in `RunSpec.options`, for a
+    submit: an environment prepare made is used as it is (`LockWishes.at_submit`)."""
     return LockWishes(python_from_base_image=bool(options.get("python_from_base_image")),
-                      conda_from_pypi=bool(options.get("conda_from_pypi")), relock=bool(options.get("relock")))
+                      conda_from_pypi=bool(options.get("conda_from_pypi")), relock=bool(options.get("relock")),
+                      at_submit=True)
 
 
 def _start_error(exc: Any, *, gpus: bool) -> UnavailableError:

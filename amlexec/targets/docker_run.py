@@ -7,14 +7,16 @@ process (`experiment cancel`, `history logs --follow`, a refresh) works on the s
 from __future__ import annotations
 
 import contextlib
+import shutil
 import struct
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..errors import NotFoundError
-from ..image.engine import Engine, engine_down, sdk_errors
+from ..errors import AmlexecError, NotFoundError
+from ..image.engine import Engine, engine_down
 from .base import DRIVER_LOG, METRICS_FILE, Sink
 from .container import METRICS_PATH, OUTPUTS_DIR, ChunkReader, extract_tree
 from .outputs import MAX_OUTPUT_FILE_BYTES, collect_outputs
@@ -25,55 +27,55 @@ _STREAMS = {1: "stdout", 2: "stderr"}
 
 class DockerRun:
     def __init__(self, *, engine: Engine, container: str, container_id: str, run_dir: Path, workdir: Path,
-                 keep: bool, mounted: bool) -> None:
+                 keep: bool, mounted: bool, state_dir: Path | None = None) -> None:
         self.engine = engine
         self.container = container
         self.container_id = container_id
         self.run_dir = run_dir
         self.workdir = workdir
         self.keep = keep
-        self.mounted = mounted
+        self.mounted = mounted  # the snapshot copy is mounted: outputs/ are on this machine already
+        self.state_dir = state_dir  # the mounted folder holding the metrics file (HostFolders), if any
+        self._removing: threading.Thread | None = None
 
     @classmethod
     def from_state(cls, engine: Engine, state: dict[str, Any]) -> DockerRun:
+        folder = state.get("state_dir")
         return cls(engine=engine, container=state["container"], container_id=state["container_id"],
                    run_dir=Path(state["run_dir"]), workdir=Path(state["workdir"]), keep=bool(state.get("keep")),
-                   mounted=bool(state.get("mounted")))
+                   mounted=bool(state.get("mounted")), state_dir=Path(folder) if folder else None)
 
     def state(self) -> dict[str, Any]:
-        return {"container": self.container, "container_id": self.container_id, "run_dir": str(self.run_dir),
-                "workdir": str(self.workdir), "keep": self.keep, "mounted": self.mounted}
+        found = {"container": self.container, "container_id": self.container_id, "run_dir": str(self.run_dir),
+                 "workdir": str(self.workdir), "keep": self.keep, "mounted": self.mounted}
+        if self.state_dir is not None:
+            found["state_dir"] = str(self.state_dir)
+        return found
 
     @property
     def _api(self) -> Any:
-        return self.engine.client.api
+        return self.engine.api
 
     # -- output ---------------------------------------------------------------------------------------
     def _frames(self) -> Iterator[tuple[str, bytes]]:
         """(stream name, bytes) from the container's start until it ends, stdout and stderr kept apart.
 
         The logs endpoint (with follow) replays what was written before we asked, so nothing is lost
-        between `start` and this call, and it works on a container that already ended. The SDK's own
-        `logs()` drops which stream a frame came from, and its `attach()` keeps a 2-minute socket timeout
-        that would break on a quiet script, hence this reader: the SDK's request and multiplexed-frame
-        parsing (an 8-byte header: stream id, 3 zero bytes, big-endian length), keeping the stream id.
+        between `start` and this call, and it works on a container that already ended. Its multiplexed
+        frames are an 8-byte header (stream id, 3 zero bytes, big-endian length) and the data.
         """
-        errors = sdk_errors()
-        api = self._api
+        errors = self.engine.errors
         try:
-            response = api._get(api._url("/containers/{0}/logs", self.container_id),
-                                params={"stdout": 1, "stderr": 1, "follow": 1}, stream=True)
-            api._raise_for_status(response)
+            response = self.engine.follow_logs(self.container_id)
         except errors.NotFound as exc:
             raise NotFoundError(f"the run's container {self.container} is gone") from exc
-        api._disable_socket_timeout(api._get_raw_response_socket(response))
         try:
             while True:
-                header = response.raw.read(8)
+                header = response.read(8)
                 if len(header) < 8:
                     return
                 stream_id, length = struct.unpack(">BxxxL", header)
-                data = response.raw.read(length) if length else b""
+                data = response.read(length) if length else b""
                 if length and not data:
                     return
                 if data:
@@ -108,21 +110,27 @@ class DockerRun:
 
     # -- lifetime -------------------------------------------------------------------------------------
     def _inspect(self) -> dict[str, Any] | None:
-        errors = sdk_errors()
+        errors = self.engine.errors
         try:
             return self._api.inspect_container(self.container_id)
         except errors.NotFound:
             return None
 
     def wait(self) -> int:
-        errors = sdk_errors()
+        errors = self.engine.errors
         try:
-            return int(self._api.wait(self.container_id)["StatusCode"])
+            code = int(self._api.wait(self.container_id)["StatusCode"])
         except errors.NotFound as exc:
             raise NotFoundError(f"the run's container {self.container} disappeared while it ran",
                                 hint="something outside amlexec removed it (docker rm, a prune)") from exc
         except errors.DockerException as exc:
             raise engine_down(exc) from exc
+        if self.state_dir is not None and not self.keep:
+            # Its files are on this machine: the container is not needed again, so the engine removes it
+            # while the run is collected and recorded (cleanup() waits for it).
+            self._removing = threading.Thread(target=self._remove, name="amlexec-remove-container")
+            self._removing.start()
+        return code
 
     def poll(self) -> int | None:
         info = self._inspect()
@@ -137,7 +145,7 @@ class DockerRun:
 
     def cancel(self) -> None:
         """Stop the container (SIGTERM, SIGKILL after the grace period); returns once it is stopped."""
-        errors = sdk_errors()
+        errors = self.engine.errors
         with contextlib.suppress(errors.NotFound):
             self._api.stop(self.container_id, timeout=STOP_GRACE_SECONDS)
             deadline = time.monotonic() + STOP_GRACE_SECONDS + 5
@@ -145,20 +153,24 @@ class DockerRun:
                 time.sleep(0.05)
 
     def collect(self, run_dir: Path) -> list[str]:
-        """outputs/ and the metrics file, copied out of the container (which may have ended)."""
-        if self._inspect() is None:
+        """outputs/ and the metrics file, copied out of the container (which may have ended), or moved
+        from the mounted folders on this machine (which hold them whether the container is there or not)."""
+        if self.state_dir is None and self._inspect() is None:
             return [f"the container {self.container} is gone, so its outputs/ and metrics could not be collected"]
         warnings: list[str] = []
         if self.mounted:
             warnings += collect_outputs(self.workdir / "outputs", run_dir / "outputs")
         else:
             warnings += self._copy_out(OUTPUTS_DIR, run_dir / "outputs", "outputs")
-        warnings += self._copy_out(METRICS_PATH, run_dir, METRICS_FILE)
+        if self.state_dir is None:
+            warnings += self._copy_out(METRICS_PATH, run_dir, METRICS_FILE)
+        elif (self.state_dir / METRICS_FILE).is_file():  # collected once per run; a second collect replaces it
+            shutil.copyfile(self.state_dir / METRICS_FILE, run_dir / METRICS_FILE)
         return warnings
 
     def _copy_out(self, path: str, dest: Path, name: str) -> list[str]:
         """Files of container `path` (a folder or one file, archived as `name`) into `dest`."""
-        errors = sdk_errors()
+        errors = self.engine.errors
         try:
             chunks, _stat = self._api.get_archive(self.container_id, path)
         except errors.NotFound:
@@ -171,10 +183,16 @@ class DockerRun:
         return extract_tree(reader, dest, strip=name, max_file_bytes=MAX_OUTPUT_FILE_BYTES)
 
     def cleanup(self) -> None:
-        errors = sdk_errors()
-        if self.keep:
-            return
-        with contextlib.suppress(errors.APIError):
+        if self.state_dir is not None:
+            shutil.rmtree(self.state_dir, ignore_errors=True)
+        if self._removing is not None:
+            self._removing.join()
+        elif not self.keep:
+            self._remove()
+
+    def _remove(self) -> None:
+        # Best effort, after the run is recorded: a container left behind is what `experiment clean` is for.
+        with contextlib.suppress(self.engine.errors.APIError, AmlexecError):
             self._api.remove_container(self.container_id, force=True)
 
 

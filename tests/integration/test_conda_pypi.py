@@ -91,8 +91,8 @@ def test_python_spec_must_match_the_base_image(tmp_path: Path):
     with pytest.raises(ConfigError) as err:
         lock(tmp_path, WORKBENCH_FILE.replace("python=3.11", "python=3.12"),
              LockOptions(conda_from_pypi=True, interpreter=BaseInterpreter("3.11.2")))
-    assert err.value.message == (f"{DISPLAY}: 'python=3.12' does not match the base image's interpreter: "
-                                 "--python-from-base-image gives python 3.11.2")
+    assert err.value.message == (f"{DISPLAY}: 'python=3.12' does not match the base image's interpreter, "
+                                 "python 3.11.2, which --conda-from-pypi installs the wheels for")
 
 
 def test_specs_without_pypi_equivalent_are_refused_before_any_download(tmp_path: Path):

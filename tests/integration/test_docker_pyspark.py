@@ -19,16 +19,17 @@ from engines import require_engine
 pytestmark = [pytest.mark.docker, pytest.mark.spark]
 
 SPARK_BASE = "amlexec/base:bookworm-spark"
-LABEL = "label with spaces; $dollar"
+LABEL = "label with spaces; $dollar \"dq\" naïve ✓ 日本語\nline two"  # byte for byte (issue 10)
 JOB = """\
 import json, os, sys
 from pyspark.sql import SparkSession
 from azureml.logging import get_azureml_logger
 
 sc = SparkSession.builder.getOrCreate().sparkContext
-executors = sc.parallelize(range(2), 2).map(lambda _: (os.environ.get("JOB_LABEL"), sys.executable)).collect()
+label = lambda: os.environb.get(b"JOB_LABEL", b"").decode("utf-8")  # strict: other bytes fail the job
+executors = sc.parallelize(range(2), 2).map(lambda _: (label(), sys.executable)).collect()
 total = sc.parallelize(range(1, 101), 4).map(lambda x: x * x).sum()
-result = {"total": total, "master": sc.master, "app_name": sc.appName, "label": os.environ.get("JOB_LABEL"),
+result = {"total": total, "master": sc.master, "app_name": sc.appName, "label": label(),
           "shuffle": sc.getConf().get("spark.sql.shuffle.partitions"), "executors": executors,
           "python": sys.executable, "args": sys.argv[1:]}
 os.makedirs("outputs", exist_ok=True)

@@ -22,6 +22,8 @@ from amlexec.errors import ExitCode
 pytestmark = [pytest.mark.spark, pytest.mark.ssh, pytest.mark.usefixtures("ssh_client_home")]
 
 LABEL = "label with spaces; $dollar 'quoted'"
+# Issue 10: the worker JVMs run in the POSIX locale; values must still arrive byte for byte on the executors.
+TEXT = "naïve café ✓ 日本語 🚀 \"dq\" `id` $HOME\nline two\r\n\ttab  "
 JOB = """\
 import getpass, json, os, sys
 from pyspark.sql import SparkSession
@@ -34,7 +36,8 @@ sc = spark.sparkContext
 def on_executor(_):
     import tinypkg  # only in the environment amlexec prepared and shipped
     return {"label": os.environ.get("JOB_LABEL"), "python": sys.executable, "tinypkg": tinypkg.VALUE,
-            "user": getpass.getuser()}
+            "user": getpass.getuser(), "text": os.environb.get(b"JOB_TEXT", b"").hex(),
+            "locale": os.environ.get("LANG", "") + os.environ.get("LC_ALL", "")}
 
 executors = sc.parallelize(range(2), 2).map(on_executor).collect()
 total = sc.parallelize(range(1, 101), 4).map(lambda x: x * x).sum()
@@ -42,6 +45,7 @@ resource = sc._jvm.java.lang.Thread.currentThread().getContextClassLoader().getR
 result = {"total": total, "app_id": sc.applicationId, "app_name": sc.appName,
           "shuffle": sc.getConf().get("spark.sql.shuffle.partitions"), "label": os.environ.get("JOB_LABEL"),
           "python": sys.executable, "tinypkg": tinypkg.VALUE, "user": getpass.getuser(), "executors": executors,
+          "text": os.environb.get(b"JOB_TEXT", b"").hex(),
           "package_resource": resource is not None, "args": sys.argv[1:]}
 print("RESULT", json.dumps(result), flush=True)
 os.makedirs("outputs", exist_ok=True)
@@ -94,7 +98,7 @@ def attach(project: Path, head: SparkHead, keys: Keys, *, check: bool = False) -
     assert done.returncode == 0, done.stderr
     path = project / "aml_config" / "spark.runconfig"
     runconfig = yaml.safe_load(path.read_text())
-    runconfig["EnvironmentVariables"] = {"JOB_LABEL": LABEL}
+    runconfig["EnvironmentVariables"] = {"JOB_LABEL": LABEL, "JOB_TEXT": TEXT}
     path.write_text(yaml.safe_dump(runconfig))
     return done.stderr
 
@@ -136,8 +140,11 @@ def test_a_pyspark_job_runs_on_the_cluster_with_everything_applied(project: Path
     assert result["package_resource"] is True  # --packages resolved from the --repositories entry
     assert (result["label"], result["user"], result["tinypkg"]) == (LABEL, USER, 42)
     assert result["python"] == f"{first['environment']}/venv/bin/python"
+    assert bytes.fromhex(result["text"]) == TEXT.encode()
     for executor in result["executors"]:  # the worker's own user, with the environment shipped to it
         assert (executor["label"], executor["user"], executor["tinypkg"]) == (LABEL, "spark", 42)
+        assert bytes.fromhex(executor["text"]) == TEXT.encode(), "byte for byte, in a POSIX-locale worker"
+        assert executor["locale"] in ("", "C", "POSIX"), "the test must run in the locale that broke it"
         assert re.fullmatch(r"/var/lib/spark/work/app-[\d-]+/\d+/amlexec_env/bin/python", executor["python"])
 
     record = info(project, run_id)

@@ -14,6 +14,7 @@ from engines import require_engine
 pytestmark = pytest.mark.spark
 
 BIN = Path(sys.executable).parent
+LABEL = "label with spaces; $dollar \"dq\" naïve ✓ 日本語\nline two"  # byte for byte (issue 10)
 
 JOB = """import json, os, sys
 from pyspark.sql import SparkSession
@@ -22,7 +23,7 @@ from amlexec.logging import get_logger
 spark = SparkSession.builder.getOrCreate()
 sc = spark.sparkContext
 total = sc.parallelize(range(1, 101), 4).map(lambda x: x * x).sum()
-executor_env = sc.parallelize([0], 1).map(lambda _: os.environ.get("SPARK_JOB_LABEL")).collect()[0]
+executor_env = sc.parallelize([0], 1).map(lambda _: os.environb[b"SPARK_JOB_LABEL"].decode()).collect()[0]
 result = {"total": total, "app_name": sc.appName, "shuffle": sc.getConf().get("spark.sql.shuffle.partitions"),
           "driver_env": os.environ.get("SPARK_JOB_LABEL"), "executor_env": executor_env, "args": sys.argv[1:]}
 os.makedirs("outputs", exist_ok=True)
@@ -44,7 +45,7 @@ def test_pyspark_job_on_the_local_target(tmp_path):
         "repositories: []\npackages: []\n")
     (project / "aml_config" / "spark.runconfig").write_text(
         'ArgumentVector: ["$file"]\nTarget: local\nFramework: PySpark\n'
-        'EnvironmentVariables:\n  SPARK_JOB_LABEL: "label with spaces; $dollar"\n')
+        f'EnvironmentVariables:\n  SPARK_JOB_LABEL: {json.dumps(LABEL)}\n')
     env = {"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(tmp_path)}
     done = subprocess.run([str(BIN / "amlexec"), "experiment", "submit", "-c", "spark", "job.py", "3"], cwd=project,
                           env=env, capture_output=True, text=True, timeout=300)
@@ -54,5 +55,5 @@ def test_pyspark_job_on_the_local_target(tmp_path):
     assert info["status"] == "Failed" and info["exit_code"] == 3 and info["total"] == 338350
     result = json.loads((project / ".amlexec" / "runs" / info["run_id"] / "outputs" / "result.json").read_text())
     assert result == {"total": 338350, "app_name": "amlexec spark test", "shuffle": "7",
-                      "driver_env": "label with spaces; $dollar", "executor_env": "label with spaces; $dollar",
+                      "driver_env": LABEL, "executor_env": LABEL,
                       "args": ["3"]}

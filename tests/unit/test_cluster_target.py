@@ -38,13 +38,13 @@ def project(tmp_path: Path, compute: str, runconfig: str = "Framework: PySpark\n
 
 
 def command(tmp_path: Path, compute: str, env: ClusterEnvironment = ENV, runconfig: str = "Framework: PySpark\n",
-            ) -> list[str]:
+            run_env: dict[str, str] | None = None) -> list[str]:
     proj = project(tmp_path, compute, runconfig)
     target = target_for(proj.load_compute("spark"), proj)
     assert isinstance(target, ClusterTarget)
     target._env = env
     spec = RunSpec(run_id="p_1", project=proj, compute=target.compute, runconfig=proj.load_runconfig("spark"),
-                   argv=["job.py", "a b"], env={"K": "v"}, workdir=tmp_path, run_dir=tmp_path / "run")
+                   argv=["job.py", "a b"], env=run_env or {"K": "v"}, workdir=tmp_path, run_dir=tmp_path / "run")
     return target.command(spec, home=HOME)
 
 
@@ -78,8 +78,19 @@ def test_shared_environment_and_overrides(tmp_path: Path) -> None:
 
 def test_yarn_cluster_mode_ships_the_runtime_zip(tmp_path: Path) -> None:
     argv = command(tmp_path, BASE + "sparkMaster: yarn\nyarnDeployMode: cluster\n")
-    assert argv[argv.index("--py-files") + 1] == f"{HOME}/.amlexec/runs/p_1/runtime.zip"
+    assert argv[argv.index("--py-files") + 1] == f"{HOME}/.amlexec/runs/p_1/amlexec_runtime.zip"
     assert "spark.yarn.appMasterEnv.K=v" in argv
+
+
+def test_non_ascii_env_values_ship_the_runtime_to_the_executors(tmp_path: Path) -> None:
+    """Issue 10: the executors restore such values with amlexec's worker module, from the shipped runtime."""
+    plain = command(tmp_path, BASE + "sparkMaster: spark://m:7077\n")
+    assert "--py-files" not in plain and not any("amlexec.spark" in a for a in plain)
+    argv = command(tmp_path, BASE + "sparkMaster: spark://m:7077\n", run_env={"K": "v", "T": "ü"})
+    assert argv[argv.index("--py-files") + 1] == f"{HOME}/.amlexec/runs/p_1/amlexec_runtime.zip"
+    assert "spark.executorEnv.PYTHONPATH=amlexec_runtime.zip" in argv and "spark.executorEnv.K=v" in argv
+    assert "spark.python.daemon.module=amlexec.sparkdaemon" in argv
+    assert not any(a.startswith("spark.executorEnv.T=") for a in argv)
 
 
 def test_no_packages_uses_the_clusters_python(tmp_path: Path) -> None:

@@ -60,6 +60,24 @@ def test_shared_volumes_mount_the_snapshot_and_the_share():
     assert p.environment["AZUREML_NATIVE_SHARE_DIRECTORY"] == "/azureml-share/"
 
 
+def test_host_folders_mount_the_snapshot_runtime_and_state_instead_of_copying():
+    from amlexec.image.localapi import LocalAPI
+    from amlexec.targets.container import HostFolders
+
+    p = plan(host_folders=HostFolders(runtime=Path("/h/.amlexec/runtime/v1"), state=Path("/w/run.run")))
+    assert not p.copy_snapshot and not p.copy_runtime
+    assert p.binds == {"/w/run": {"bind": "/azureml-run", "mode": "rw"},
+                       "/h/.amlexec/runtime/v1": {"bind": "/opt/amlexec/runtime", "mode": "ro"},
+                       "/w/run.run": {"bind": "/opt/amlexec/run", "mode": "rw"}}
+    assert "AZUREML_NATIVE_SHARE_DIRECTORY" not in p.environment  # the share still needs sharedVolumes
+    # amlexec's local client sends them as Mounts: a folder with ':' in its name is fine there.
+    config = LocalAPI.create_host_config(binds={"/p/a:b": {"bind": "/azureml-run", "mode": "rw"},
+                                                "/r": {"bind": "/opt/amlexec/runtime", "mode": "ro"}}, init=True)
+    assert config == {"Init": True, "Mounts": [
+        {"Type": "bind", "Source": "/p/a:b", "Target": "/azureml-run", "ReadOnly": False},
+        {"Type": "bind", "Source": "/r", "Target": "/opt/amlexec/runtime", "ReadOnly": True}]}
+
+
 def test_no_share_without_a_shared_directory():
     p = plan(shared_volumes=True)
     assert "AZUREML_NATIVE_SHARE_DIRECTORY" not in p.environment and list(p.binds) == ["/w/run"]

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import http.server
 import json
 import shlex
-import socketserver
 import subprocess
 import sys
-import threading
 from pathlib import Path
 from typing import ClassVar
 
 import pytest
+from unixserver import Handler, serving
 
 from amlexec.config.compute import parse_compute, render_compute
 from amlexec.errors import ConfigError, UnavailableError, UsageError
@@ -85,12 +83,19 @@ def test_docker_host_selects_the_socket(monkeypatch):
     assert local_socket() is None
 
 
-class _Engine(http.server.BaseHTTPRequestHandler):
+class _Engine(Handler):
     """A stand-in engine on a real unix socket, answering the one request SocketLookup makes."""
 
     images: ClassVar[dict[str, str]] = {"amlexec/base:bookworm": "sha256:" + "a" * 64}
 
+    info_requests: ClassVar[list[str]] = []
+
     def do_GET(self) -> None:
+        if self.path == "/info":
+            self.info_requests.append(self.path)
+            self.answer(200, json.dumps({"Name": "enginehost",
+                                         "SecurityOptions": ["name=seccomp,profile=default"]}).encode())
+            return
         name = self.path.split("/images/", 1)[-1].rsplit("/json", 1)[0]
         from urllib.parse import unquote
 
@@ -101,31 +106,13 @@ class _Engine(http.server.BaseHTTPRequestHandler):
             status, body = 200, {"Id": image_id}
         else:
             status, body = 404, {"message": "no such image"}
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-class _UnixServer(socketserver.UnixStreamServer):
-    def get_request(self):  # BaseHTTPRequestHandler wants a (host, port) client address
-        request, _ = super().get_request()
-        return request, ("local", 0)
+        self.answer(status, json.dumps(body).encode())
 
 
 @pytest.fixture()
 def engine_socket(tmp_path):
-    path = str(tmp_path / "docker.sock")
-    server = _UnixServer(path, _Engine)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield path
-    server.shutdown()
-    server.server_close()
+    with serving(str(tmp_path / "docker.sock"), _Engine) as path:
+        yield path
 
 
 def test_socket_lookup(engine_socket):
@@ -134,6 +121,21 @@ def test_socket_lookup(engine_socket):
     assert lookup.image_id("amlexec-env/x:0123") is None
     with pytest.raises(UnavailableError, match="answered 500 for image broken: engine exploded"):
         lookup.image_id("broken")
+
+
+def test_engine_facts_are_asked_once_per_engine_start(engine_socket, tmp_path, monkeypatch):
+    from amlexec.image.engine import Engine
+
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{engine_socket}")
+    _Engine.info_requests.clear()
+    first = Engine.local().host_facts()
+    assert (first["Name"], first["SecurityOptions"]) == ("enginehost", ["name=seccomp,profile=default"])
+    assert Engine.local().host_facts() == first and len(_Engine.info_requests) == 1, "kept in the amlexec home"
+    (tmp_path / "docker.pid").write_text("4242")  # the engine (re)started: its pid file beside the socket
+    Engine.local().host_facts()
+    assert len(_Engine.info_requests) == 2
+    Engine.local().host_facts(fresh=True)
+    assert len(_Engine.info_requests) == 3
 
 
 def test_engine_down_is_one_clear_error(tmp_path):

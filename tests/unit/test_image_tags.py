@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from amlexec.config.dependencies import parse_conda
-from amlexec.environment.dockerfile import PipMode
 from amlexec.environment.plan import plan_environment
 from amlexec.image.tags import environment_hash, environment_image, image_labels, slug
 
@@ -21,8 +20,8 @@ SIX = "dependencies:\n  - python=3.11\n  - pip:\n    - six\n"
 
 
 def h(text: str = SIX, *, base: str = BASE, interpreter: str = "/usr/bin/python3",
-      pip: PipMode = PipMode.offline) -> str:
-    return environment_hash(base_id=base, interpreter=interpreter, plan=plan(text), pip=pip)
+      lock: dict[str, str] | None = None) -> str:
+    return environment_hash(base_id=base, interpreter=interpreter, plan=plan(text), lock=lock)
 
 
 def test_same_meaning_same_tag():
@@ -37,10 +36,21 @@ def test_same_meaning_same_tag():
     {"text": SIX.replace("3.11", "3")},
     {"base": "sha256:" + "b" * 64},
     {"interpreter": "/usr/local/bin/python3"},
-    {"pip": PipMode.online},
+    {"lock": {"sha256": "0" * 64, "rattler": ""}},
 ])
 def test_anything_that_defines_the_image_changes_the_tag(change):
     assert h(**change) != h()
+
+
+def test_how_pip_fetches_is_not_part_of_the_tag():
+    """Issue 10: an image prepared offline is the one an online submit uses, and the reverse. The hash has no
+    input for the pip mode at all; the Dockerfiles of both modes are covered by the recipe digest."""
+    import inspect
+
+    assert "pip" not in inspect.signature(environment_hash).parameters
+    locked = {"sha256": "1" * 64, "rattler": "0.28"}
+    assert h(lock=locked) == h(SIX + "    - termcolor\n", lock=locked), "from a lock, the file's text is moot"
+    assert h(lock=locked) != h(lock={**locked, "rattler": "0.29"}), "the installer is part of the recipe"
 
 
 def test_project_location_is_in_the_repository_not_the_tag():

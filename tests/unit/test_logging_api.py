@@ -49,4 +49,5 @@ def test_runtime_dir_is_built_once_and_reused():
     first = runtime_dir()
     assert runtime_dir() == first
     assert sorted(p.relative_to(first).as_posix() for p in first.rglob("*.py")) == [
-        "amlexec/__init__.py", "amlexec/logging.py", "azureml/logging/__init__.py"]
+        "amlexec/__init__.py", "amlexec/logging.py", "amlexec/sparkdaemon.py", "amlexec/sparkworker.py",
+        "azureml/logging/__init__.py"]
