@@ -13,7 +13,7 @@ from .config.compute import ComputeTarget
 from .errors import AmlexecError, RunUnreachableError, StorageError, UsageError
 from .experiment import open_store
 from .history.report import metric_values, run_info
-from .history.store import HistoryStore, RunRecord
+from .history.store import HistoryStore, RunRecord, StoredDoc
 from .notices import warn
 from .project import Project
 from .runlog import read_metrics, release_space
@@ -123,20 +123,30 @@ def describe(store: HistoryStore, record: RunRecord) -> dict[str, Any]:
 
 
 def describe_many(store: HistoryStore, records: list[RunRecord]) -> list[dict[str, Any]]:
+    return [info for info in describe_listing(store, records) if isinstance(info, dict)]
+
+
+def describe_listing(store: HistoryStore, entries: list[RunRecord | StoredDoc]) -> list[dict[str, Any] | StoredDoc]:
+    """`history info` JSON of each run, in order; a stored document (store.listing) stands for itself."""
+    records = [e for e in entries if isinstance(e, RunRecord)]
     stored = store.metrics(r.run_id for r in records)
     recorded = store.attachments(r.run_id for r in records if r.is_final)
     # plain strings and one read of the runs folder, not a Path and a stat per run: a tenth of a long listing
     runs_dir = os.fspath(store.runs_dir)
     present = _run_folders(runs_dir)
-    infos = []
-    for record in records:
-        run_dir = os.path.join(runs_dir, record.run_id)
-        if record.run_id not in present:
-            warn(f"run {record.run_id}: its folder {run_dir} is missing, so its logs and outputs are gone")
-        pairs = stored[record.run_id]
-        if not record.is_final:
+    infos: list[dict[str, Any] | StoredDoc] = []
+    for entry in entries:
+        if entry.run_id not in present:
+            warn(f"run {entry.run_id}: its folder {os.path.join(runs_dir, entry.run_id)} is missing, so its logs "
+                 "and outputs are gone")
+        if isinstance(entry, StoredDoc):
+            infos.append(entry)
+            continue
+        run_dir = os.path.join(runs_dir, entry.run_id)
+        pairs = stored[entry.run_id]
+        if not entry.is_final:
             pairs = [(e["name"], e["value"]) for e in read_metrics(Path(run_dir)).entries]
-        infos.append(run_info(record, metric_values(pairs), run_dir, recorded.get(record.run_id)))
+        infos.append(run_info(entry, metric_values(pairs), run_dir, recorded.get(entry.run_id)))
     return infos
 
 

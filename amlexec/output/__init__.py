@@ -19,7 +19,7 @@ from ..errors import UsageError
 from .jsontext import json_safe, to_json
 from .table import auto_table, render_table, short, terminal_width
 
-__all__ = ["OutputFormat", "apply_query", "emit", "render_table", "short", "terminal_width"]
+__all__ = ["OutputFormat", "apply_query", "emit", "emit_json_text", "render_table", "short", "terminal_width"]
 
 
 class OutputFormat(str, Enum):
@@ -83,6 +83,19 @@ def emit(data: Any, fmt: OutputFormat, query: str | None = None, columns: Sequen
     if data is None:
         return
     sys.stdout.write(render(data, fmt, queried=bool(query), columns=columns, keep=keep))
+    sys.stdout.flush()
+
+
+def emit_json_text(text: str, fmt: OutputFormat) -> None:
+    """Print JSON text made elsewhere (history/docs.py) as `emit` prints data in `fmt` (json, jsonc, none)."""
+    if fmt is OutputFormat.none:
+        return
+    if fmt is OutputFormat.jsonc:
+        from .color import color_json, wants_color
+
+        if wants_color(sys.stdout):
+            text = color_json(text)
+    sys.stdout.write(text)
     sys.stdout.flush()
 
 

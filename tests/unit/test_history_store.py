@@ -104,6 +104,9 @@ def test_a_new_run_never_inherits_a_forgotten_runs_file_list(store, monkeypatch)
 def test_an_older_history_without_file_lists_reads_unchanged(tmp_path):
     s = HistoryStore(tmp_path / ".amlexec")
     r = s.create_run(project="p", status="Completed")
+    with s._write() as conn:  # as amlexec wrote histories before file lists and documents were recorded
+        conn.execute("DROP TABLE attachments")
+        conn.execute("DROP TABLE run_docs")
     s.close()
     tables = "SELECT name FROM sqlite_master WHERE type = 'table'"
     again = HistoryStore(tmp_path / ".amlexec")
