@@ -6,7 +6,7 @@ import os
 import signal
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import snapshot as snapshots
 from .config.compute import ComputeTarget
@@ -20,7 +20,9 @@ from .runlog import read_metrics, release_space
 from .settle import finalize, settle_pending
 from .targets.base import DRIVER_LOG, Progress, RunHandle, Sink, target_for
 from .transport import process
-from .treecopy import TreeCopy, copy_tree
+
+if TYPE_CHECKING:
+    from .treecopy import TreeCopy
 
 FOLLOW_POLL_SECONDS = 0.1
 
@@ -228,6 +230,8 @@ def copy_outputs(store: HistoryStore, record: RunRecord, dest: Path) -> TreeCopy
 
     Files of the same name are replaced; nothing is written through a symbolic link (treecopy.copy_tree).
     """
+    from .treecopy import copy_tree  # only download and return copy trees: kept off submit and list
+
     return copy_tree(store.run_dir(record.run_id) / "outputs", dest, shown="outputs")
 
 

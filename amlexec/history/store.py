@@ -355,11 +355,7 @@ class HistoryStore:
                f"LEFT JOIN run_docs d ON d.run_id = r.run_id{where} ORDER BY r.run_number DESC")
         if last is not None:
             sql += f" LIMIT {int(last)}"
-        reader = docs.DocReader(self.warn)
-        entries: list[StoredDoc | str] = []
-        for run_id, status_, fmt, check, names, text in self._read(sql, args):
-            doc = reader.read(str(run_id), fmt, check, names, text) if status_ in FINAL_STATUSES else None
-            entries.append(doc if doc is not None else str(run_id))
+        entries = docs.read_listing(self._read(sql, args), self.warn)
         ids = [e for e in entries if isinstance(e, str)]
         rows = self._rows_of(ids, f"SELECT {', '.join(_COLUMNS)} FROM runs", "")
         records = {r.run_id: r for r in (_from_row(row, self.warn) for row in rows)}
