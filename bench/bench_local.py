@@ -88,7 +88,7 @@ def bench_history(runs: int, count: int) -> None:
              time_command([AMLEXEC, "history", "list", "-o", "json"], cwd=project, runs=runs)),
         ]
         forget_documents(project)
-        rows.append((f"  the same --last {count} -o json, no stored documents (older history)",
+        rows.append(("  same, older history (no stored documents)",
                      time_command([AMLEXEC, "history", "list", "--last", str(count), "-o", "json"], cwd=project,
                                   runs=runs)))
         report(f"history list with {count} runs in history", rows)

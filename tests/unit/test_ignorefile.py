@@ -44,8 +44,8 @@ def same_answers(lines: list[str], candidates: list[str]) -> None:
 def test_amlexec_inits_own_file_needs_no_pathspec_and_agrees_with_it():
     lines = INIT_IGNORE.splitlines()
     assert all(ignorefile._regex(line) is not None for line in lines if line and not line.startswith("#"))
-    same_answers(lines, paths(random.Random(1), 3000) + ["data/raw/", "data/raw/x.csv", "x/data/raw/",
-                                                          "a/.venv/", ".venv", "venv/", "m.pyc", "d.pyc/"])
+    same_answers(lines, [*paths(random.Random(1), 3000), "data/raw/", "data/raw/x.csv", "x/data/raw/", "a/.venv/",
+                         ".venv", "venv/", "m.pyc", "d.pyc/"])
 
 
 @pytest.mark.parametrize("seed", range(40))
@@ -60,8 +60,8 @@ def test_random_plain_patterns_agree_with_pathspec(seed):
 def test_anything_else_is_left_to_pathspec(line):
     assert ignorefile._regex(line) is None
     lines = ["*.pyc", line, "data/"]
-    same_answers(lines, paths(random.Random(7), 500) + ["keep.py", "a.py", "b/a.py", "build/x", "#name",
-                                                        "name ", "a b", "a/b"])
+    same_answers(lines, [*paths(random.Random(7), 500), "keep.py", "a.py", "b/a.py", "build/x", "#name", "name ",
+                         "a b", "a/b"])
 
 
 def test_an_empty_file_ignores_nothing():
