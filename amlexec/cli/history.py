@@ -65,7 +65,7 @@ def _show_listing(store: HistoryStore, entries: list, output: OutputFormat, quer
     if query is None and output in (OutputFormat.json, OutputFormat.jsonc, OutputFormat.none):
         emit_json_text(listing_text(items), output)
     else:
-        show("history list", listing_objects(items), output, query)
+        show("history list", listing_objects(items), output, query, safe=True)
 
 
 @app.command("info")

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from json.encoder import encode_basestring
 from typing import Any, NamedTuple
 
-from ..output.jsontext import to_json
+from ..output.jsontext import json_safe, to_json
 from .report import metric_values, run_info
 from .rows import FINAL_STATUSES, RunRecord, Warn, fast_loads
 
@@ -137,9 +137,11 @@ def listing_text(items: Sequence[Item]) -> str:
 
 
 def listing_objects(items: Sequence[Item]) -> list[dict[str, Any]]:
-    """The listing as objects (for --query and the other formats), as report.with_all_metrics makes it."""
+    """The listing as objects (for --query and the other formats), as report.with_all_metrics makes it,
+    and JSON-safe (output.jsontext.json_safe) as JSON gives them: parsed documents need no copy."""
     names = all_names(items)
-    infos: list[dict[str, Any]] = [json.loads(item.text) if isinstance(item, StoredDoc) else item for item in items]
+    infos: list[dict[str, Any]] = [json.loads(item.text) if isinstance(item, StoredDoc) else json_safe(item)
+                                   for item in items]
     for info in infos:
         for name in names:
             info.setdefault(name, None)

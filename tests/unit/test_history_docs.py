@@ -15,6 +15,7 @@ from amlexec.history import docs
 from amlexec.history.docs import StoredDoc, listing_objects, listing_text
 from amlexec.history.report import with_all_metrics
 from amlexec.history.store import HistoryStore, RunRecord
+from amlexec.output import OutputFormat, apply_query, render
 from amlexec.output.jsontext import json_safe, to_json
 from amlexec.runs import describe, describe_listing, describe_many
 from amlexec.transport import process
@@ -111,7 +112,12 @@ def test_the_stored_documents_print_the_same_bytes_as_the_records(store, warning
     # --query and the other formats see the same objects, in the same key order
     objects = listing_objects(describe_listing(store, store.listing()))
     assert to_json(objects) == expected
-    assert objects == json_safe(with_all_metrics(describe_many(store, store.list())))
+    live = with_all_metrics(describe_many(store, store.list()))
+    assert objects == json_safe(live)
+    for fmt in (OutputFormat.yaml, OutputFormat.tsv, OutputFormat.json):
+        assert render(objects, fmt, safe=True) == render(live, fmt)
+    assert apply_query(objects, "[?Accuracy].[run_id, Accuracy]") == apply_query(json_safe(live),
+                                                                                 "[?Accuracy].[run_id, Accuracy]")
 
 
 def test_listings_of_a_part_of_the_history_agree_too(store):
