@@ -28,6 +28,8 @@ DEFAULT_MAX_FILES = 2000
 
 @dataclass(frozen=True)
 class SnapshotFile:
+    """One file of a run's snapshot, as found when it was listed."""
+
     path: str  # relative, '/'-separated
     size: int
     mtime_ns: int
@@ -45,6 +47,8 @@ class SnapshotFile:
 
 @dataclass(frozen=True)
 class Snapshot:
+    """The files of the project a run gets, sorted by path."""
+
     root: Path
     files: tuple[SnapshotFile, ...]
 

@@ -23,6 +23,8 @@ def parse_utc(text: str) -> datetime:
 
 @dataclass(frozen=True)
 class RunRecord:
+    """One run as recorded in history (a row of the `runs` table)."""
+
     run_id: str
     run_number: int
     project: str
