@@ -286,13 +286,7 @@ class HistoryStore:
                                                 "ORDER BY run_id, seq"), self.warn)
 
     # -- attachments: the file list of a finished run, so that a long `history list` need not scan 10,000
-    # folders. Recorded by the process that collected the run's files, after the last of them arrived.
-    def record_attachments(self, run_id: str, names: list[str]) -> None:
-        with self._write() as conn:
-            conn.execute(_ATTACHMENTS)
-            conn.execute("INSERT OR REPLACE INTO attachments VALUES (?, ?)", (run_id, json.dumps(names)))
-            self._keep_doc(conn, run_id)
-
+    # folders. Recorded by `finish`, from the process that collected the run's files (settle.py).
     def attachments(self, run_ids: Iterable[str]) -> dict[str, list[str]]:
         """The recorded file lists of those runs that have a readable one (the others: read the folder)."""
         found: dict[str, list[str]] = {}

@@ -175,8 +175,8 @@ def test_every_later_write_to_a_finished_run_rewrites_its_document(store):
     assert first == current()
     store.update(run_id, properties={"added": "later"})
     store.add_metrics(run_id, [{"name": "Accuracy", "value": 0.9}])
-    store.record_attachments(run_id, ["driver_log", "outputs/late.txt"])
-    store.finish(run_id, status="Failed", exit_code=1)  # already final: the outcome stays, the files are kept
+    # already final: the outcome stays, the files given are recorded
+    store.finish(run_id, status="Failed", exit_code=1, files=["driver_log", "outputs/late.txt"])
     after = docs.top_level(stored(store, run_id))
     assert after == current() != first
     assert '"added": "later"' in after and '"Accuracy": 0.9' in after and "outputs/late.txt" in after
