@@ -75,11 +75,13 @@ def build_app(argv: list[str] | None = None) -> typer.Typer:
 
         app.command("init")(init.init)
     for name, (module, help_text) in GROUPS.items():
-        if everything or wanted == name:
+        if everything:
+            # `amlexec --help`, or a command that does not exist: click shows the groups' names and help only,
+            # so their modules are not imported, nor their commands built
+            app.add_typer(typer.Typer(), name=name, help=help_text)
+        elif wanted == name:
             group = importlib.import_module(f"{__package__}.{module}").app
-            if not everything:
-                group = _only_command(group, _after(argv or [], name))
-            app.add_typer(group, name=name, help=help_text)
+            app.add_typer(_only_command(group, _after(argv or [], name)), name=name, help=help_text)
     return app
 
 
