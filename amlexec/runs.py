@@ -230,7 +230,7 @@ def copy_outputs(store: HistoryStore, record: RunRecord, dest: Path) -> TreeCopy
 
     Files of the same name are replaced; nothing is written through a symbolic link (treecopy.copy_tree).
     """
-    from .treecopy import copy_tree  # only download and return copy trees: kept off submit and list
+    from .treecopy import copy_tree  # `history list` and `info` never copy a tree: they do not load it
 
     return copy_tree(store.run_dir(record.run_id) / "outputs", dest, shown="outputs")
 

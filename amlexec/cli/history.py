@@ -13,7 +13,7 @@ from ..output import OutputFormat, emit_json_text
 from .common import OutputOpt, QueryOpt, RunIdOpt, no_cycle_collection, progress, project_here, show
 
 if TYPE_CHECKING:
-    from ..history.store import HistoryStore
+    from ..history.store import HistoryStore, RunRecord, StoredDoc
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -56,8 +56,9 @@ def list_runs(
         progress(f"(the newest {PAGE} of {total} runs; see all with --all, or the newest N with --last N)")
 
 
-def _show_listing(store: HistoryStore, entries: list, output: OutputFormat, query: str | None) -> None:
-    """JSON without a query is the finished runs' stored documents spliced together (history/docs.py)."""
+def _show_listing(store: HistoryStore, entries: list[RunRecord | StoredDoc], output: OutputFormat,
+                  query: str | None) -> None:
+    """JSON without a query is the finished runs' stored documents joined together (history/docs.py)."""
     from ..history.docs import listing_objects, listing_text
     from ..runs import describe_listing
 
