@@ -32,6 +32,8 @@ SUBMIT_FILE = "submit.json"
 
 @dataclass(frozen=True)
 class SubmitRequest:
+    """What `experiment submit` was asked to run."""
+
     runconfig: str
     script: str | None = None
     args: tuple[str, ...] = ()
@@ -44,6 +46,8 @@ class SubmitRequest:
 
 @dataclass(frozen=True)
 class SubmitResult:
+    """The run a submit made, its final record, and the exit code the command ends with."""
+
     run_id: str
     record: RunRecord | None  # None for runs with `TrackedRun: false`
     exit_code: int

@@ -43,6 +43,8 @@ def history_owner(root: Path) -> Path:
 
 @dataclass(frozen=True)
 class Project:
+    """A project folder: the one holding `aml_config/`."""
+
     root: Path
 
     @cached_property

@@ -6,21 +6,23 @@ import os
 import signal
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import snapshot as snapshots
 from .config.compute import ComputeTarget
 from .errors import AmlexecError, RunUnreachableError, StorageError, UsageError
 from .experiment import open_store
 from .history.report import metric_values, run_info
-from .history.store import HistoryStore, RunRecord
+from .history.store import HistoryStore, RunRecord, StoredDoc
 from .notices import warn
 from .project import Project
 from .runlog import read_metrics, release_space
 from .settle import finalize, settle_pending
 from .targets.base import DRIVER_LOG, Progress, RunHandle, Sink, target_for
 from .transport import process
-from .treecopy import TreeCopy, copy_tree
+
+if TYPE_CHECKING:
+    from .treecopy import TreeCopy
 
 FOLLOW_POLL_SECONDS = 0.1
 
@@ -123,20 +125,30 @@ def describe(store: HistoryStore, record: RunRecord) -> dict[str, Any]:
 
 
 def describe_many(store: HistoryStore, records: list[RunRecord]) -> list[dict[str, Any]]:
+    return [info for info in describe_listing(store, records) if isinstance(info, dict)]
+
+
+def describe_listing(store: HistoryStore, entries: list[RunRecord | StoredDoc]) -> list[dict[str, Any] | StoredDoc]:
+    """`history info` JSON of each run, in order; a stored document (store.listing) stands for itself."""
+    records = [e for e in entries if isinstance(e, RunRecord)]
     stored = store.metrics(r.run_id for r in records)
     recorded = store.attachments(r.run_id for r in records if r.is_final)
     # plain strings and one read of the runs folder, not a Path and a stat per run: a tenth of a long listing
     runs_dir = os.fspath(store.runs_dir)
     present = _run_folders(runs_dir)
-    infos = []
-    for record in records:
-        run_dir = os.path.join(runs_dir, record.run_id)
-        if record.run_id not in present:
-            warn(f"run {record.run_id}: its folder {run_dir} is missing, so its logs and outputs are gone")
-        pairs = stored[record.run_id]
-        if not record.is_final:
+    infos: list[dict[str, Any] | StoredDoc] = []
+    for entry in entries:
+        if entry.run_id not in present:
+            warn(f"run {entry.run_id}: its folder {os.path.join(runs_dir, entry.run_id)} is missing, so its logs "
+                 "and outputs are gone")
+        if isinstance(entry, StoredDoc):
+            infos.append(entry)
+            continue
+        run_dir = os.path.join(runs_dir, entry.run_id)
+        pairs = stored[entry.run_id]
+        if not entry.is_final:
             pairs = [(e["name"], e["value"]) for e in read_metrics(Path(run_dir)).entries]
-        infos.append(run_info(record, metric_values(pairs), run_dir, recorded.get(record.run_id)))
+        infos.append(run_info(entry, metric_values(pairs), run_dir, recorded.get(entry.run_id)))
     return infos
 
 
@@ -218,6 +230,8 @@ def copy_outputs(store: HistoryStore, record: RunRecord, dest: Path) -> TreeCopy
 
     Files of the same name are replaced; nothing is written through a symbolic link (treecopy.copy_tree).
     """
+    from .treecopy import copy_tree  # `history list` and `info` never copy a tree: they do not load it
+
     return copy_tree(store.run_dir(record.run_id) / "outputs", dest, shown="outputs")
 
 

@@ -126,7 +126,10 @@ def _record(store: HistoryStore, run_id: str, steps: _Steps, *, status: str, exi
         failure = failure or exc.message
         error = error or exc.message
     try:
-        record = store.finish(run_id, status=status, exit_code=exit_code, error=error)
+        # the files the run ended with are recorded with its outcome, so that long listings need not read
+        # 10,000 run folders (and its stored document, written with it, lists them)
+        record = store.finish(run_id, status=status, exit_code=exit_code, error=error,
+                              files=attachments(store.run_dir(run_id)))
     except AmlexecError as exc:
         # The database cannot be written (disk full, read-only): the next command settles the run, from the
         # outcome kept beside it when that small file could be written.
@@ -137,7 +140,6 @@ def _record(store: HistoryStore, run_id: str, steps: _Steps, *, status: str, exi
         steps.progress(f"warning: run {run_id} could not be recorded as {status}: {exc.message}; the next "
                        "amlexec command in this project records it once the database can be written")
         return Settled(unsaved, failure or exc.message, saved=False)
-    _remember_files(store, run_id)
     moved = store.database_problem()
     if moved is not None and store.state_dir.parent.is_dir():
         record = _record_again(store, record, moved, steps.progress)
@@ -156,17 +158,9 @@ def settle_pending(store: HistoryStore, record: RunRecord) -> RunRecord | None:
     if metrics.entries and not store.metrics([record.run_id])[record.run_id]:
         store.add_metrics(record.run_id, metrics.entries)
     final = store.finish(record.run_id, status=status, exit_code=exit_code, error=error,
-                         end_time_utc=outcome.get("end_time_utc"))
+                         end_time_utc=outcome.get("end_time_utc"), files=attachments(store.run_dir(record.run_id)))
     path.unlink(missing_ok=True)
-    _remember_files(store, record.run_id)
     return final
-
-
-def _remember_files(store: HistoryStore, run_id: str) -> None:
-    """The settled run's file list, recorded so that long listings need not read 10,000 run folders. Only a
-    shortcut: when it cannot be written, a listing reads the folder."""
-    with contextlib.suppress(AmlexecError):
-        store.record_attachments(run_id, attachments(store.run_dir(run_id)))
 
 
 def _unsaved(store: HistoryStore, run_id: str, status: str, exit_code: int | None, error: str | None) -> RunRecord:

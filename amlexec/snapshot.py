@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .errors import UsageError
 from .fsutil import file_digest
+from .ignorefile import matcher
 
 IGNORE_FILES = (".amlignore", ".gitignore")
 ALWAYS_EXCLUDED_DIRS = {".git", "__pycache__", ".ipynb_checkpoints"}
@@ -27,6 +28,8 @@ DEFAULT_MAX_FILES = 2000
 
 @dataclass(frozen=True)
 class SnapshotFile:
+    """One file of a run's snapshot, as found when it was listed."""
+
     path: str  # relative, '/'-separated
     size: int
     mtime_ns: int
@@ -44,6 +47,8 @@ class SnapshotFile:
 
 @dataclass(frozen=True)
 class Snapshot:
+    """The files of the project a run gets, sorted by path."""
+
     root: Path
     files: tuple[SnapshotFile, ...]
 
@@ -56,11 +61,8 @@ def _ignore_matcher(root: Path) -> Callable[[str], bool] | None:
     for name in IGNORE_FILES:
         path = root / name
         if path.is_file():
-            import pathspec  # only projects with an ignore file pay for it
-
-            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-            spec = pathspec.GitIgnoreSpec.from_lines(lines)
-            return spec.match_file
+            # plain patterns are matched here; pathspec (slow to import) only for git's full syntax
+            return matcher(path.read_text(encoding="utf-8", errors="replace").splitlines())
     return None
 
 

@@ -60,17 +60,28 @@ def execute(store: HistoryStore, spec: RunSpec, target: Any, *, sink: Sink, prog
 
 def _start(store: HistoryStore, spec: RunSpec, target: Any, run: _Supervised, progress: Progress) -> None:
     prepare = getattr(target, "ensure_environment", None)
+    facts: dict[str, Any] = {}
     if prepare is not None:
         store.update(spec.run_id, status="Preparing")
-        facts = prepare(spec, progress)
-        line = python_line(facts or {})
+        facts = prepare(spec, progress) or {}
+        line = python_line(facts)
         if line:  # the submit's header says which interpreter runs the script
             progress(line)
-        if facts:  # what the run's environment is (e.g. which Python): kept in the run's properties
-            store.update(spec.run_id, properties={**store.get(spec.run_id).properties, **facts})
-    run.handle = target.submit(spec, progress)
-    store.update(spec.run_id, status="Running", start_time_utc=utc_now(), handle=run.handle.state())
+    # What the run's environment is (e.g. which Python) goes into its properties with the Running status:
+    # one write instead of two; a run that fails to start still gets them.
+    try:
+        run.handle = target.submit(spec, progress)
+    except BaseException:
+        if facts:
+            store.update(spec.run_id, properties=_with(store, spec, facts))
+        raise
+    store.update(spec.run_id, status="Running", start_time_utc=utc_now(), handle=run.handle.state(),
+                 **({"properties": _with(store, spec, facts)} if facts else {}))
     ControlLog(spec.run_dir / CONTROL_LOG).write("started: " + json.dumps(run.handle.state()))
+
+
+def _with(store: HistoryStore, spec: RunSpec, facts: dict[str, Any]) -> dict[str, Any]:
+    return {**store.get(spec.run_id).properties, **facts}
 
 
 def _interrupted(store: HistoryStore, spec: RunSpec, target: Any, run: _Supervised, signals: Interrupts,

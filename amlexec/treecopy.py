@@ -29,6 +29,8 @@ class TreeCopy:
 
 @dataclass(frozen=True)
 class _Walk:
+    """What one `copy_tree` call copies into, and how."""
+
     shown: str  # how warnings name the source tree, e.g. "outputs"
     dest: Path
     verb: str  # "kept" or "copied"

@@ -75,10 +75,38 @@ def build_app(argv: list[str] | None = None) -> typer.Typer:
 
         app.command("init")(init.init)
     for name, (module, help_text) in GROUPS.items():
-        if everything or wanted == name:
+        if everything:
+            # `amlexec --help`, or a command that does not exist: click shows the groups' names and help only,
+            # so their modules are not imported, nor their commands built
+            app.add_typer(typer.Typer(), name=name, help=help_text)
+        elif wanted == name:
             group = importlib.import_module(f"{__package__}.{module}").app
-            app.add_typer(group, name=name, help=help_text)
+            app.add_typer(_only_command(group, _after(argv or [], name)), name=name, help=help_text)
     return app
+
+
+def _after(argv: list[str], word: str) -> str | None:
+    """The argument right after the command group's name (the subcommand, unless it is an option)."""
+    try:
+        following = argv[argv.index(word) + 1]
+    except (ValueError, IndexError):
+        return None
+    return None if following.startswith("-") else following
+
+
+def _only_command(group: typer.Typer, name: str | None) -> typer.Typer:
+    """The group with only the subcommand named on the command line: typer turns every command of a group
+    into a click command, reading its signature and type hints, and the others are never run. The whole
+    group stays when no command has that name (a typo gets click's list of choices, `--help` lists all)."""
+    import copy
+
+    chosen = [c for c in group.registered_commands
+              if (c.name or (c.callback.__name__.replace("_", "-") if c.callback else None)) == name]
+    if len(chosen) != 1:
+        return group
+    only = copy.copy(group)
+    only.registered_commands, only.registered_groups = chosen, []
+    return only
 
 
 def _first_command(argv: list[str]) -> str | None:

@@ -34,10 +34,11 @@ def progress(message: str) -> None:
 
 
 def show(command: str, data: Any, output: OutputFormat, query: str | None = None,
-         columns: list[str] | None = None, *, keep: Sequence[str] = ()) -> None:
-    """Print `command`'s result. `columns` order the table; `keep` names table columns cut only last."""
+         columns: list[str] | None = None, *, keep: Sequence[str] = (), safe: bool = False) -> None:
+    """Print `command`'s result. `columns` order the table; `keep` names table columns cut only last;
+    `safe`: the data is JSON-safe already (output.emit)."""
     del command  # named at every call site for the reader; the output no longer carries it
-    emit(data, output, query, columns, keep=keep)
+    emit(data, output, query, columns, keep=keep, safe=safe)
 
 
 @contextmanager

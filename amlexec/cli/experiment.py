@@ -122,6 +122,8 @@ def submit(
 
 def _failure_hints(store: HistoryStore, record: RunRecord) -> None:
     """`hint:` lines on stderr after a failed run (a module the script could not import, and why)."""
+    if record.status != "Failed":  # nothing to say: the hints module is not even loaded
+        return
     from ..runhints import failure_hints
 
     for line in failure_hints(record, store.run_dir(record.run_id)):

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ..errors import NotFoundError, UsageError
-from ..output import OutputFormat
+from ..output import OutputFormat, emit_json_text
 from .common import OutputOpt, QueryOpt, RunIdOpt, no_cycle_collection, progress, project_here, show
+
+if TYPE_CHECKING:
+    from ..history.store import HistoryStore, RunRecord, StoredDoc
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -30,7 +33,7 @@ def list_runs(
 ) -> None:
     """List runs, newest first. JSON rows carry each run's metrics as top-level keys (null where a run did
     not log one); the table shows the newest 50 runs unless --all or --last N is given."""
-    from ..history.report import list_row, metric_names, with_all_metrics
+    from ..history.report import list_row, metric_names
     from ..runs import describe_many, open_store, refresh_active
 
     if every and last is not None:
@@ -43,8 +46,7 @@ def list_runs(
     filters = {"status": status, "target": target, "script": script}
     if not table_view:
         with no_cycle_collection():
-            show("history list", with_all_metrics(describe_many(store, store.list(**filters, last=last))),
-                 output, query)
+            _show_listing(store, store.listing(**filters, last=last), output, query)
         return
     records = store.list(**filters, last=PAGE if paged else last)
     infos = describe_many(store, records)
@@ -52,6 +54,19 @@ def list_runs(
     show("history list", [list_row(i, names) for i in infos], output, keep=("Run_id", "Status"))
     if paged and len(records) == PAGE and (total := store.count(**filters)) > PAGE:
         progress(f"(the newest {PAGE} of {total} runs; see all with --all, or the newest N with --last N)")
+
+
+def _show_listing(store: HistoryStore, entries: list[RunRecord | StoredDoc], output: OutputFormat,
+                  query: str | None) -> None:
+    """JSON without a query is the finished runs' stored documents joined together (history/docs.py)."""
+    from ..history.docs import listing_objects, listing_text
+    from ..runs import describe_listing
+
+    items = describe_listing(store, entries)
+    if query is None and output in (OutputFormat.json, OutputFormat.jsonc, OutputFormat.none):
+        emit_json_text(listing_text(items), output)
+    else:
+        show("history list", listing_objects(items), output, query, safe=True)
 
 
 @app.command("info")

@@ -42,6 +42,8 @@ KEY_ORDER = (
 
 @dataclass(frozen=True)
 class ComputeTarget:
+    """A `.compute` file: the target's type and settings; keys amlexec does not know are kept."""
+
     name: str
     path: Path | None
     type: str = key("type", STR, choices=TARGET_TYPES)

@@ -31,6 +31,8 @@ KEY_ORDER = (
 
 @dataclass(frozen=True)
 class RunConfig:
+    """A `.runconfig` file: what to run (arguments, environment, framework) and on which target."""
+
     name: str
     path: Path | None
     argument_vector: tuple[str, ...] = key("ArgumentVector", STR_LIST, default=(FILE_PLACEHOLDER,))

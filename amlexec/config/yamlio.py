@@ -6,16 +6,18 @@ import difflib
 import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
 from ..fsutil import atomic_write
-from . import yamlload
+from . import plainyaml
 from .files import read_config_text
 
-_Loader = yamlload.SafeBase
+if TYPE_CHECKING:
+    import yaml
+
+# PyYAML (yamlload) is imported only for files plainyaml declines, errors and writes: it takes longer to
+# import than a local submit takes to set up its run.
 
 DELETE = object()
 """Marker for `update_yaml_file`: remove this key."""
@@ -50,15 +52,9 @@ def parse_mapping(text: str, display: str, *, text_keys: Iterable[str] = ()) -> 
     Scalars under the top-level `text_keys` keep their source text (see `yamlload`); a key given twice, or
     an alias bomb, is an error naming the file and line.
     """
-    try:
-        data = yamlload.load(text, text_keys=text_keys)
-    except yamlload.Refused as exc:
-        where = f", line {exc.line}" if exc.line else ""
-        raise ConfigError(f"{display}{where}: {exc.message}", hint=exc.hint) from None
-    except yaml.YAMLError as exc:
-        data = _json_fallback(text, display)
-        if data is None:
-            raise ConfigError(_yaml_problem(exc, display), hint="fix the YAML syntax on that line") from exc
+    data = plainyaml.parse(text, frozenset(text_keys))
+    if data is plainyaml.NOT_PLAIN:
+        data = _parse_yaml(text, display, text_keys)
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -67,6 +63,23 @@ def parse_mapping(text: str, display: str, *, text_keys: Iterable[str] = ()) -> 
             hint="see docs/config-reference.md for the file's format",
         )
     return {str(k): v for k, v in data.items()}
+
+
+def _parse_yaml(text: str, display: str, text_keys: Iterable[str]) -> Any:
+    import yaml
+
+    from . import yamlload
+
+    try:
+        return yamlload.load(text, text_keys=text_keys)
+    except yamlload.Refused as exc:
+        where = f", line {exc.line}" if exc.line else ""
+        raise ConfigError(f"{display}{where}: {exc.message}", hint=exc.hint) from None
+    except yaml.YAMLError as exc:
+        data = _json_fallback(text, display)
+        if data is None:
+            raise ConfigError(_yaml_problem(exc, display), hint="fix the YAML syntax on that line") from exc
+        return data
 
 
 def load_mapping(path: Path, display: str) -> dict[str, Any]:
@@ -125,8 +138,12 @@ def _kind(value: Any) -> str:
 
 def key_line(text: str, key: str, *inner: str) -> int | None:
     """1-based line of a top-level key (or of `inner` keys below it), for error messages (error path only)."""
+    import yaml
+
+    from .yamlload import SafeBase
+
     try:
-        node = yaml.compose(text, Loader=_Loader)
+        node = yaml.compose(text, Loader=SafeBase)
     except yaml.YAMLError:
         return None
     line = None
@@ -142,6 +159,8 @@ def key_line(text: str, key: str, *inner: str) -> int | None:
 
 def dump_mapping(data: Mapping[str, Any]) -> str:
     """Dump keys in the given order, block style, the way Workbench's own files look."""
+    import yaml
+
     return yaml.safe_dump(dict(data), sort_keys=False, default_flow_style=False, allow_unicode=True, width=1000)
 
 

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..output.table import short
-from .store import RunRecord, parse_utc
+from .rows import RunRecord, parse_utc
 
 ATTACHMENT_FILES = {"control_log": "control_log.txt", "driver_log": "driver_log.txt"}
 _LOG_NAMES = {file: name for name, file in ATTACHMENT_FILES.items()}

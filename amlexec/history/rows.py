@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
@@ -23,6 +23,8 @@ def parse_utc(text: str) -> datetime:
 
 @dataclass(frozen=True)
 class RunRecord:
+    """One run as recorded in history (a row of the `runs` table)."""
+
     run_id: str
     run_number: int
     project: str
@@ -102,6 +104,26 @@ def fast_loads(text: str) -> Any:
     except (StopIteration, TypeError, ValueError):
         return json.loads(text)  # not plain JSON: let json.loads decide (and raise as it always does)
     return value if end == len(text) else json.loads(text)
+
+
+def metric_pairs(ids: list[str], rows: Iterable[tuple[Any, ...]], warn: Warn) -> dict[str, list[tuple[str, Any]]]:
+    """(name, value) pairs per run from metrics rows; a damaged value is left out with a warning."""
+    out: dict[str, list[tuple[str, Any]]] = {rid: [] for rid in ids}
+    for run_id, name, value in rows:
+        try:
+            out[run_id].append((str(name), fast_loads(value)))
+        except (TypeError, ValueError):
+            warn(f"run {run_id}: a stored value of metric '{name}' is damaged; it is left out")
+    return out
+
+
+def file_list(text: Any) -> list[str] | None:
+    """A recorded file list; None when it is damaged (the run's folder is read instead)."""
+    try:
+        value = fast_loads(text)
+    except (TypeError, ValueError):
+        return None
+    return value if isinstance(value, list) and all(isinstance(n, str) for n in value) else None
 
 
 def _json_column(run_id: str, name: str, text: Any, warn: Warn) -> Any:

@@ -23,12 +23,16 @@ from typing import Any
 from ..errors import NotFoundError, StorageError
 from ..fsutil import atomic_write
 from ..notices import warn as notice
-from .rows import ACTIVE_STATUSES, FINAL_STATUSES, RunRecord, Warn, fast_loads, parse_utc
+from . import docs
+from .docs import StoredDoc
+from .report import attachments as folder_files
+from .rows import ACTIVE_STATUSES, FINAL_STATUSES, RunRecord, Warn, file_list, metric_pairs, parse_utc
 from .rows import COLUMNS as _COLUMNS
 from .rows import from_row as _from_row
 from .rows import to_row as _to_row
 
-__all__ = ["ACTIVE_STATUSES", "FINAL_STATUSES", "HistoryStore", "RunRecord", "iso_utc", "parse_utc", "utc_now"]
+__all__ = ["ACTIVE_STATUSES", "FINAL_STATUSES", "HistoryStore", "RunRecord", "StoredDoc", "iso_utc", "parse_utc",
+           "utc_now"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -66,6 +70,8 @@ CREATE TABLE IF NOT EXISTS metrics (
 # Made by the first write that needs it, not on opening: reading an older history (even a read-only one)
 # must not change it.
 _ATTACHMENTS = "CREATE TABLE IF NOT EXISTS attachments (run_id TEXT PRIMARY KEY, names TEXT NOT NULL)"
+_DOCS = ("CREATE TABLE IF NOT EXISTS run_docs (run_id TEXT PRIMARY KEY, format INTEGER NOT NULL, "
+         "checksum INTEGER NOT NULL, names TEXT NOT NULL, doc TEXT NOT NULL)")
 
 
 def utc_now() -> str:
@@ -183,6 +189,7 @@ class HistoryStore:
                 raise StorageError(f"cannot create the run's folder {self.run_dir(record.run_id)}: "
                                    f"{exc.strerror or exc}",
                                    hint="check that the project's .amlexec folder is writable") from exc
+            self._keep_doc(conn, record.run_id)
         return record
 
     def reinsert(self, record: RunRecord, metrics: list[dict[str, Any]]) -> RunRecord:
@@ -191,6 +198,7 @@ class HistoryStore:
             number = conn.execute("SELECT COALESCE(MAX(run_number), 0) + 1 FROM runs").fetchone()[0]
             conn.execute("DELETE FROM runs WHERE run_id = ?", (record.run_id,))
             self._insert(conn, replace(record, run_number=number))
+            self._keep_doc(conn, record.run_id)
         self.add_metrics(record.run_id, metrics)
         return self.get(record.run_id)
 
@@ -207,6 +215,7 @@ class HistoryStore:
             conn.execute(_ATTACHMENTS)
             conn.execute("DELETE FROM attachments WHERE run_id = ?", (run_id,))
             conn.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))
+            self._keep_doc(conn, run_id)
 
     def update(self, run_id: str, **values: Any) -> RunRecord:
         record = replace(self.get(run_id), **values)
@@ -214,11 +223,13 @@ class HistoryStore:
         with self._write() as conn:
             conn.execute(f"UPDATE runs SET {', '.join(f'{k} = ?' for k in row)} WHERE run_id = ?",
                          (*row.values(), run_id))
+            self._keep_doc(conn, run_id)
         return record
 
     def finish(self, run_id: str, *, status: str, exit_code: int | None, error: str | None = None,
-               end_time_utc: str | None = None) -> RunRecord:
-        """Move a run to a final status once; a run that is already final keeps its first outcome."""
+               end_time_utc: str | None = None, files: list[str] | None = None) -> RunRecord:
+        """Move a run to a final status once; a run that is already final keeps its first outcome.
+        `files`: the run's attachments, recorded with it (default: those recorded, else its folder's)."""
         with self._write() as conn:
             current = conn.execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchone()
             if current is None:
@@ -228,6 +239,7 @@ class HistoryStore:
                     "UPDATE runs SET status = ?, exit_code = ?, error = ?, end_time_utc = ? WHERE run_id = ?",
                     (status, exit_code, error, end_time_utc or utc_now(), run_id),
                 )
+            self._keep_doc(conn, run_id, files)
         return self.get(run_id)
 
     def get(self, run_id: str) -> RunRecord:
@@ -265,37 +277,88 @@ class HistoryStore:
         with self._write() as conn:
             conn.execute("DELETE FROM metrics WHERE run_id = ?", (run_id,))
             conn.executemany("INSERT INTO metrics VALUES (?, ?, ?, ?, ?)", rows)
+            self._keep_doc(conn, run_id)
 
     def metrics(self, run_ids: Iterable[str]) -> dict[str, list[tuple[str, Any]]]:
         """(name, value) pairs in logging order, per run; a damaged value is left out with a warning."""
         ids = list(run_ids)
-        out: dict[str, list[tuple[str, Any]]] = {rid: [] for rid in ids}
-        for run_id, name, value in self._rows_of(ids, "SELECT run_id, name, value FROM metrics",
-                                                 "ORDER BY run_id, seq"):
-            try:
-                out[run_id].append((str(name), fast_loads(value)))
-            except (TypeError, ValueError):
-                self.warn(f"run {run_id}: a stored value of metric '{name}' is damaged; it is left out")
-        return out
+        return metric_pairs(ids, self._rows_of(ids, "SELECT run_id, name, value FROM metrics",
+                                                "ORDER BY run_id, seq"), self.warn)
 
     # -- attachments: the file list of a finished run, so that a long `history list` need not scan 10,000
-    # folders. Recorded by the process that collected the run's files, after the last of them arrived.
-    def record_attachments(self, run_id: str, names: list[str]) -> None:
-        with self._write() as conn:
-            conn.execute(_ATTACHMENTS)
-            conn.execute("INSERT OR REPLACE INTO attachments VALUES (?, ?)", (run_id, json.dumps(names)))
-
+    # folders. Recorded by `finish`, from the process that collected the run's files (settle.py).
     def attachments(self, run_ids: Iterable[str]) -> dict[str, list[str]]:
         """The recorded file lists of those runs that have a readable one (the others: read the folder)."""
         found: dict[str, list[str]] = {}
-        if not self._read("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'attachments'"):
+        if not self._has_table("attachments"):
             return found
         for run_id, names in self._rows_of(list(run_ids), "SELECT run_id, names FROM attachments", ""):
-            with suppress(TypeError, ValueError):
-                value = fast_loads(names)
-                if isinstance(value, list) and all(isinstance(n, str) for n in value):
-                    found[run_id] = value
+            value = file_list(names)
+            if value is not None:
+                found[run_id] = value
         return found
+
+    # -- stored documents (docs.py) -----------------------------------------------------------------
+    def _keep_doc(self, conn: sqlite3.Connection, run_id: str, files: list[str] | None = None) -> None:
+        """Every write to a run ends here, in its transaction: a final run's stored document is made to match
+        its record again (with its file list recorded), any other run loses the one it had."""
+        conn.execute(_ATTACHMENTS)
+        conn.execute(_DOCS)
+        if files is not None:
+            conn.execute("INSERT OR REPLACE INTO attachments VALUES (?, ?)", (run_id, json.dumps(files)))
+        built = None
+        row = conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM runs WHERE run_id = ? AND status IN "
+                           f"({', '.join('?' * len(FINAL_STATUSES))})", (run_id, *FINAL_STATUSES)).fetchone()
+        if row is not None:
+            built = self._doc_of(conn, row)
+        if built is None:
+            conn.execute("DELETE FROM run_docs WHERE run_id = ?", (run_id,))
+        else:
+            names, text = built
+            conn.execute("INSERT OR REPLACE INTO run_docs VALUES (?, ?, ?, ?, ?)",
+                         (run_id, docs.DOC_FORMAT, docs.checksum(run_id, names, text), names, text))
+
+    def _doc_of(self, conn: sqlite3.Connection, row: tuple[Any, ...]) -> tuple[str, str] | None:
+        """(names, text) of a final run's document; None when its record is damaged (then it is described
+        live, with the warnings that go with that)."""
+        damage: list[str] = []
+        record = _from_row(row, damage.append)
+        recorded = conn.execute("SELECT names FROM attachments WHERE run_id = ?", (record.run_id,)).fetchone()
+        files = file_list(recorded[0]) if recorded else None
+        if files is None:  # what a live description would read, recorded so that both go on agreeing
+            files = folder_files(self.run_dir(record.run_id))
+            conn.execute("INSERT OR REPLACE INTO attachments VALUES (?, ?)", (record.run_id, json.dumps(files)))
+        rows = conn.execute("SELECT run_id, name, value FROM metrics WHERE run_id = ? ORDER BY seq",
+                            (record.run_id,))
+        pairs = metric_pairs([record.run_id], rows, damage.append)[record.run_id]
+        if damage:
+            return None
+        try:
+            return docs.build(record, pairs, self.run_dir(record.run_id), files)
+        except Exception:  # only a shortcut: a bug here must never cost a run its final record
+            return None
+
+    def listing(self, *, status: str | None = None, target: str | None = None, script: str | None = None,
+                last: int | None = None) -> list[RunRecord | StoredDoc]:
+        """`list`, with the stored document in place of the record of each final run that has a sound one.
+        One query lists the runs with their documents; the rows of the others are read by id afterwards."""
+        if not self._has_table("run_docs"):
+            return list(self.list(status=status, target=target, script=script, last=last))
+        where, args = _filters(status=status, target=target, script=script)
+        sql = ("SELECT r.run_id, r.status, d.format, d.checksum, d.names, d.doc FROM runs r "
+               f"LEFT JOIN run_docs d ON d.run_id = r.run_id{where} ORDER BY r.run_number DESC")
+        if last is not None:
+            sql += f" LIMIT {int(last)}"
+        entries = docs.read_listing(self._read(sql, args), self.warn)
+        ids = [e for e in entries if isinstance(e, str)]
+        rows = self._rows_of(ids, f"SELECT {', '.join(_COLUMNS)} FROM runs", "")
+        records = {r.run_id: r for r in (_from_row(row, self.warn) for row in rows)}
+        # a run forgotten (TrackedRun: false) between the two reads is left out
+        return [e if isinstance(e, StoredDoc) else records[e] for e in entries
+                if isinstance(e, StoredDoc) or e in records]
+
+    def _has_table(self, name: str) -> bool:
+        return bool(self._read("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)))
 
     def _rows_of(self, ids: list[str], select: str, order: str) -> Iterator[tuple[Any, ...]]:
         """The rows of `select` for these run ids, a chunk of ids at a time (SQLite's variable limit)."""

@@ -19,7 +19,7 @@ from ..errors import UsageError
 from .jsontext import json_safe, to_json
 from .table import auto_table, render_table, short, terminal_width
 
-__all__ = ["OutputFormat", "apply_query", "emit", "render_table", "short", "terminal_width"]
+__all__ = ["OutputFormat", "apply_query", "emit", "emit_json_text", "render_table", "short", "terminal_width"]
 
 
 class OutputFormat(str, Enum):
@@ -71,24 +71,39 @@ def _null_hint(query: str) -> str:
 
 
 def emit(data: Any, fmt: OutputFormat, query: str | None = None, columns: Sequence[str] | None = None,
-         *, keep: Sequence[str] = ()) -> None:
-    """Print a command's result on stdout in the requested format."""
+         *, keep: Sequence[str] = (), safe: bool = False) -> None:
+    """Print a command's result on stdout in the requested format. `safe`: `data` is already what JSON can
+    carry (no NaN, no tuples), as parsed JSON is: the copy json_safe makes is skipped."""
     if fmt is OutputFormat.none:
         if query:
-            apply_query(json_safe(data), query)  # an invalid query is still an error
+            apply_query(data if safe else json_safe(data), query)  # an invalid query is still an error
         return
     if query:
         # the query sees the JSON form (NaN -> null), whatever the format, so `[?Accuracy]` means the same
-        data = apply_query(json_safe(data), query)
+        data = apply_query(data if safe else json_safe(data), query)
     if data is None:
         return
-    sys.stdout.write(render(data, fmt, queried=bool(query), columns=columns, keep=keep))
+    sys.stdout.write(render(data, fmt, queried=bool(query), columns=columns, keep=keep, safe=safe))
+    sys.stdout.flush()
+
+
+def emit_json_text(text: str, fmt: OutputFormat) -> None:
+    """Print JSON text made elsewhere (history/docs.py) as `emit` prints data in `fmt` (json, jsonc, none)."""
+    if fmt is OutputFormat.none:
+        return
+    if fmt is OutputFormat.jsonc:
+        from .color import color_json, wants_color
+
+        if wants_color(sys.stdout):
+            text = color_json(text)
+    sys.stdout.write(text)
     sys.stdout.flush()
 
 
 def render(data: Any, fmt: OutputFormat, *, queried: bool = False, columns: Sequence[str] | None = None,
-           keep: Sequence[str] = (), color: bool | None = None) -> str:
+           keep: Sequence[str] = (), color: bool | None = None, safe: bool = False) -> str:
     """The text `emit` prints; `color` (default: stdout is a terminal) decides jsonc/yamlc."""
+    safe = safe or queried  # a query's result is made from the JSON form
     from .color import color_json, color_yaml, wants_color
 
     if fmt in (OutputFormat.jsonc, OutputFormat.yamlc) and color is None:
@@ -99,12 +114,12 @@ def render(data: Any, fmt: OutputFormat, *, queried: bool = False, columns: Sequ
     if fmt in (OutputFormat.yaml, OutputFormat.yamlc):
         from .yamltext import to_yaml
 
-        text = to_yaml(data if queried else json_safe(data))
+        text = to_yaml(data if safe else json_safe(data))
         return color_yaml(text) if fmt is OutputFormat.yamlc and color else text
     if fmt is OutputFormat.tsv:
         from .tsv import to_tsv
 
-        return to_tsv(data if queried else json_safe(data))
+        return to_tsv(data if safe else json_safe(data))
     if fmt is OutputFormat.none:
         return ""
     if queried:

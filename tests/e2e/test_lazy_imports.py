@@ -9,6 +9,7 @@ import sys
 from e2e_support import env_for, write
 
 HEAVY = ["docker", "paramiko", "pyspark", "conda_lock", "rattler", "ruamel", "pydantic", "cryptography", "jmespath",
+         "yaml", "pathspec",  # the files `amlexec init` writes need neither (config/plainyaml.py, ignorefile.py)
          "requests", "rich"]
 
 PROBE = """

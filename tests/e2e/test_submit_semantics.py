@@ -124,3 +124,18 @@ def test_untracked_runs_leave_no_history(project):
     result = amlexec("experiment", "submit", "-c", "quick", "hello.py", cwd=project)
     assert result.code == 0 and "hi" in result.out
     assert amlexec("history", "list", "-o", "json", cwd=project).json() == []
+
+
+def test_a_run_whose_interpreter_cannot_start_keeps_which_python_it_was(project):
+    # found on PATH and executable, so the checks before the run pass, but its #! names no interpreter
+    write(project, "bin/python", "#!/nonexistent/python3\n").chmod(0o755)
+    compute = project / "aml_config" / "local.compute"
+    compute.write_text(compute.read_text().replace('pythonLocation: "python"',
+                                                   f'pythonLocation: "{project}/bin/python"'))
+    write(project, "noop.py", "")
+    result = amlexec("experiment", "submit", "-c", "local", "noop.py", cwd=project)
+    assert result.code != 0 and "amlexec: error: cannot run" in result.err
+    run = last_run(project)
+    assert run["status"] == "Failed"
+    assert run["properties"]["python_path"] == f"{project}/bin/python"
+    assert run["properties"]["python_version"] == "unknown"

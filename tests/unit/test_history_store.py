@@ -80,10 +80,11 @@ def test_recorded_attachments_stand_for_the_folder_of_a_finished_run_only(store)
 
     run = store.create_run(project="p", status="Running")
     (store.run_dir(run.run_id) / "driver_log.txt").write_text("x")
-    store.record_attachments(run.run_id, ["driver_log", "outputs/kept.bin"])
+    with store._write() as conn:  # a file list recorded for a run that is still going on
+        conn.execute("INSERT INTO attachments VALUES (?, ?)", (run.run_id, '["driver_log", "outputs/kept.bin"]'))
     (running,) = describe_many(store, [store.get(run.run_id)])
     assert running["attachments"] == "driver_log"  # not final yet: the folder is what counts
-    final = store.finish(run.run_id, status="Completed", exit_code=0)
+    final = store.finish(run.run_id, status="Completed", exit_code=0)  # keeps the list recorded
     assert describe_many(store, [final])[0]["attachments"] == "driver_log, outputs/kept.bin"
     with store._write() as conn:  # a damaged entry is ignored: the folder is read instead
         conn.execute("UPDATE attachments SET names = '[broken' WHERE run_id = ?", (run.run_id,))
@@ -95,7 +96,7 @@ def test_a_new_run_never_inherits_a_forgotten_runs_file_list(store, monkeypatch)
 
     monkeypatch.setattr(module.time, "time", lambda: 1700000000.0)
     first = store.create_run(project="p", status="Running")
-    store.record_attachments(first.run_id, ["outputs/old.bin"])
+    store.finish(first.run_id, status="Completed", exit_code=0, files=["outputs/old.bin"])
     store.delete_run(first.run_id)  # TrackedRun: false
     again = store.create_run(project="p", status="Running")
     assert again.run_id == first.run_id and store.attachments([again.run_id]) == {}
@@ -104,12 +105,15 @@ def test_a_new_run_never_inherits_a_forgotten_runs_file_list(store, monkeypatch)
 def test_an_older_history_without_file_lists_reads_unchanged(tmp_path):
     s = HistoryStore(tmp_path / ".amlexec")
     r = s.create_run(project="p", status="Completed")
+    with s._write() as conn:  # as amlexec wrote histories before file lists and documents were recorded
+        conn.execute("DROP TABLE attachments")
+        conn.execute("DROP TABLE run_docs")
     s.close()
     tables = "SELECT name FROM sqlite_master WHERE type = 'table'"
     again = HistoryStore(tmp_path / ".amlexec")
     assert again.attachments([r.run_id]) == {}  # no table yet: nothing recorded, nothing created
     assert ("attachments",) not in again._read(tables)
-    again.record_attachments(r.run_id, ["driver_log"])
+    again.finish(r.run_id, status="Completed", exit_code=0, files=["driver_log"])
     assert again.attachments([r.run_id]) == {r.run_id: ["driver_log"]}
 
 
