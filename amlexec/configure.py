@@ -98,7 +98,7 @@ def _write_target(project: Project, req: AttachRequest, notes: list[str],
         values.update(_ssh_values(req, notes, stored))
     compute = ComputeTarget(**values)
     if req.kind in SSH_TYPES and req.check:
-        from .targets.sshcheck import check_target
+        from .targets.ssh.check import check_target
 
         notes.extend(check_target(compute, accept_host_key=req.accept_host_key))
     framework = "PySpark" if req.kind == "cluster" else "Python"

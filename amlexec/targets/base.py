@@ -148,11 +148,11 @@ def check_shared_directory(compute: ComputeTarget, project: Project) -> None:
 
 
 _REGISTRY: dict[str, str] = {
-    "local": "amlexec.targets.local:LocalTarget",
-    "docker": "amlexec.targets.docker:DockerTarget",
-    "remote": "amlexec.targets.remote:RemoteTarget",
-    "remotedocker": "amlexec.targets.remotedocker:RemoteDockerTarget",
-    "cluster": "amlexec.targets.cluster:ClusterTarget",
+    "local": "amlexec.targets.local.target:LocalTarget",
+    "docker": "amlexec.targets.docker.target:DockerTarget",
+    "remote": "amlexec.targets.ssh.remote:RemoteTarget",
+    "remotedocker": "amlexec.targets.docker.remotedocker:RemoteDockerTarget",
+    "cluster": "amlexec.targets.cluster.target:ClusterTarget",
 }
 
 

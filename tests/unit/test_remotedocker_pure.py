@@ -26,7 +26,7 @@ def test_the_remotedocker_type_is_registered_and_its_runs_outlive_amlexec(tmp_pa
 
 
 def test_run_handle_state_round_trips_without_connecting() -> None:
-    from amlexec.targets.remotedocker_run import RemoteDockerRun
+    from amlexec.targets.docker.remotedocker_run import RemoteDockerRun
 
     state = {"host": "10.0.0.4", "port": 2222, "user": "u", "run_id": "proj_1", "remote_dir": "/h/.amlexec/runs/p",
              "container": "proj_1", "container_id": "c0ffee", "run_dir": "/tmp/runs/proj_1", "keep": True}
@@ -38,7 +38,7 @@ def test_run_handle_state_round_trips_without_connecting() -> None:
 def test_an_engine_answer_is_never_taken_for_a_lost_connection() -> None:
     import docker.errors
 
-    from amlexec.targets.remotedocker_run import _EngineAnswer
+    from amlexec.targets.docker.remotedocker_run import _EngineAnswer
 
     answer = docker.errors.NotFound("no such container")
     # The SDK's errors derive from OSError (through requests), which reads as "reconnect and retry".

@@ -18,20 +18,20 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
-from ..config.compute import ComputeTarget
-from ..config.dependencies import SparkDependencies
-from ..config.runconfig import RunConfig
-from ..environment.imagelock import LockWishes
-from ..errors import AmlexecError, NotFoundError, UnavailableError, UsageError
-from ..image.engine import Engine
-from ..image.environment_image import EnvironmentRequest, PreparedImage, ensure_environment_image
-from ..image.tags import LABEL_RUN_ID, project_labels
-from ..project import Project
-from ..runlog import ControlLog
-from ..runtime import runtime_dir, runtime_files
-from .base import CONTROL_LOG, Progress, RunSpec, check_shared_directory
+from ...config.compute import ComputeTarget
+from ...config.dependencies import SparkDependencies
+from ...config.runconfig import RunConfig
+from ...environment.imagelock import LockWishes
+from ...errors import AmlexecError, NotFoundError, UnavailableError, UsageError
+from ...image.engine import Engine
+from ...image.environment_image import EnvironmentRequest, PreparedImage, ensure_environment_image
+from ...image.tags import LABEL_RUN_ID, project_labels
+from ...project import Project
+from ...runlog import ControlLog
+from ...runtime import runtime_dir, runtime_files
+from ..base import CONTROL_LOG, Progress, RunSpec, check_shared_directory
 from .container import ContainerPlan, HostFolders, create_kwargs, host_config_kwargs, plan_container, write_run_tar
-from .docker_run import DockerRun
+from .run import DockerRun
 
 OFFLINE_ENV = "AMLEXEC_OFFLINE"
 _TRUE = {"1", "true", "yes", "on"}
@@ -41,8 +41,8 @@ _FALSE = {"0", "false", "no", "off", ""}
 def spark_command(spark: SparkDependencies, spec: RunSpec, *, python: str) -> list[str]:
     """`spark-submit --master local[*]` of the script inside the container, with spark_dependencies.yml
     applied and the run's env vars on the executors too (the driver has them in its environment)."""
-    from ..environment.spark import SparkPython, spark_submit_argv
-    from ..environment.sparklayer import SPARK_SUBMIT
+    from ...environment.spark import SparkPython, spark_submit_argv
+    from ...environment.sparklayer import SPARK_SUBMIT
 
     return spark_submit_argv(spark, submit=SPARK_SUBMIT, script=spec.argv, master="local[*]", env=spec.env,
                              python=SparkPython(driver=python, executors=python))
@@ -92,7 +92,7 @@ class DockerTarget:
 
     @property
     def base_image(self) -> str:
-        from ..config.compute import DEFAULT_BASE_IMAGE
+        from ...config.compute import DEFAULT_BASE_IMAGE
 
         return self.compute.base_docker_image or DEFAULT_BASE_IMAGE
 
@@ -114,8 +114,8 @@ class DockerTarget:
         Needs no engine, so a broken dependency file or a lock written for an older version of it fails the
         command without leaving a Failed run. What the lock says of the base image is checked at build time.
         """
-        from ..environment.imagelock import refuse_stale_pin
-        from ..environment.plan import plan_environment
+        from ...environment.imagelock import refuse_stale_pin
+        from ...environment.plan import plan_environment
 
         self.project.require_overrides(runconfig, conda_file, spark_file)
         if runconfig.is_pyspark:

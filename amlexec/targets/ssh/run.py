@@ -19,13 +19,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
-from ..errors import AmlexecError
-from ..transport import detached
-from ..transport.remotehost import RemoteHost
-from ..transport.session import Session
-from ..transport.ssh import SshSettings, is_connection_error
-from .base import DRIVER_LOG, METRICS_FILE, Sink
-from .outputs import MAX_OUTPUT_FILE_BYTES
+from ...errors import AmlexecError
+from ...transport import detached
+from ...transport.remotehost import RemoteHost
+from ...transport.session import Session
+from ...transport.ssh import SshSettings, is_connection_error
+from ..base import DRIVER_LOG, METRICS_FILE, Sink
+from ..outputs import MAX_OUTPUT_FILE_BYTES
 
 T = TypeVar("T")
 POLL_MIN_SECONDS = 0.05

@@ -10,14 +10,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
-from ..config.compute import ComputeTarget
-from ..config.runconfig import RunConfig
-from ..errors import NotFoundError, StorageError
-from ..project import Project
-from ..runtime import runtime_dir
-from ..transport import process
-from .base import DRIVER_LOG, METRICS_FILE, Progress, RunSpec, Sink, check_shared_directory
-from .outputs import collect_outputs
+from ...config.compute import ComputeTarget
+from ...config.runconfig import RunConfig
+from ...errors import NotFoundError, StorageError
+from ...project import Project
+from ...runtime import runtime_dir
+from ...transport import process
+from ..base import DRIVER_LOG, METRICS_FILE, Progress, RunSpec, Sink, check_shared_directory
+from ..outputs import collect_outputs
 
 ACTIVE_ENV_VARS = ("VIRTUAL_ENV", "CONDA_PREFIX")  # set by `activate` of a venv or a conda environment
 _VERSION_CODE = "import sys; print('%d.%d.%d' % sys.version_info[:3])"
@@ -123,7 +123,7 @@ class LocalTarget:
         python = self.interpreter()
         if not spec.runconfig.is_pyspark:
             return [python, *spec.argv]
-        from ..environment.spark import spark_submit_argv
+        from ...environment.spark import spark_submit_argv
 
         spark = self.project.load_spark(spec.runconfig, spec.spark_file)
         return spark_submit_argv(spark, submit=self._spark_submit(spec.runconfig), script=spec.argv,

@@ -1,7 +1,7 @@
 """The `cluster` target: a Spark cluster reached by SSH to its head node (Workbench's HDInsight target).
 
-A run prepares the Python environment on the head node once per content hash (`clusterenv.py`), uploads
-the project incrementally, and starts the command detached there (`sshtarget.py`): `spark-submit` of the
+A run prepares the Python environment on the head node once per content hash (`cluster/environment.py`), uploads
+the project incrementally, and starts the command detached there (`ssh/target.py`): `spark-submit` of the
 script for `Framework: PySpark` (`environment/spark.py` builds the command line), the environment's Python
 for `Framework: Python`. The driver's output streams live as with every SSH target. Cancel kills the Spark
 application on the cluster (through the standalone master's UI, or `yarn application -kill`) and then the
@@ -14,26 +14,26 @@ import posixpath
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from ..config.runconfig import RunConfig
-from ..environment.plan import EnvironmentPlan, plan_environment
-from ..environment.spark import (
+from ...config.runconfig import RunConfig
+from ...environment.plan import EnvironmentPlan, plan_environment
+from ...environment.spark import (
     SparkMaster,
     SparkPython,
     needs_executor_runtime,
     resolve_master,
     spark_submit_argv,
 )
-from ..errors import EnvironmentBuildError
-from ..runlog import ControlLog
-from ..transport import detached, sync
-from ..transport.remotehost import RemoteHost, RemoteLayout
-from ..transport.session import Session
-from ..transport.ssh import SshSettings
-from .base import CONTROL_LOG, DRIVER_LOG, Progress, RunSpec
-from .clusterenv import ClusterEnvironment, ensure_cluster_environment
+from ...errors import EnvironmentBuildError
+from ...runlog import ControlLog
+from ...transport import detached, sync
+from ...transport.remotehost import RemoteHost, RemoteLayout
+from ...transport.session import Session
+from ...transport.ssh import SshSettings
+from ..base import CONTROL_LOG, DRIVER_LOG, Progress, RunSpec
+from ..ssh.run import SshRun
+from ..ssh.target import SshTarget, remote_path
+from .environment import ClusterEnvironment, ensure_cluster_environment
 from .sparkapp import find_application, kill_commands, run_properties
-from .sshrun import SshRun
-from .sshtarget import SshTarget, remote_path
 
 DEFAULT_PYTHON = "python3"
 DEFAULT_SPARK_SUBMIT = "spark-submit"
@@ -148,7 +148,7 @@ class ClusterTarget(SshTarget):
     def upload_entries(self, spec: RunSpec) -> list[sync.Entry]:
         entries = super().upload_entries(spec)
         if self._ships_runtime(spec):
-            from ..runtime import runtime_zip
+            from ...runtime import runtime_zip
 
             entries += sync.from_bytes({RUNTIME_ZIP: runtime_zip()})
         return entries

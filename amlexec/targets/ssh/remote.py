@@ -2,7 +2,7 @@
 
 Workbench's `attach remote` (userManagedEnvironment: true): amlexec manages no environment there. A run
 uploads the project snapshot incrementally and amlexec's small runtime folder, then starts the script
-detached from the connection (`sshtarget.py`); see `sshrun.py` for how it is followed, canceled and
+detached from the connection (`ssh/target.py`); see `ssh/run.py` for how it is followed, canceled and
 collected.
 """
 
@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from ..config.runconfig import RunConfig
-from ..errors import ConfigError
-from ..transport.remotehost import RemoteHost
-from .base import Progress, RunSpec
-from .sshtarget import SshTarget, remote_path, run_python
+from ...config.runconfig import RunConfig
+from ...errors import ConfigError
+from ...transport.remotehost import RemoteHost
+from ..base import Progress, RunSpec
+from .target import SshTarget, remote_path, run_python
 
 DEFAULT_PYTHON = "python3"
 _VERSION_CODE = "import sys; print('%d.%d.%d' % sys.version_info[:3])"

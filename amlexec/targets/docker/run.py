@@ -15,11 +15,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..errors import AmlexecError, NotFoundError
-from ..image.engine import Engine, engine_down
-from .base import DRIVER_LOG, METRICS_FILE, Sink
+from ...errors import AmlexecError, NotFoundError
+from ...image.engine import Engine, engine_down
+from ..base import DRIVER_LOG, METRICS_FILE, Sink
+from ..outputs import MAX_OUTPUT_FILE_BYTES, collect_outputs
 from .container import METRICS_PATH, OUTPUTS_DIR, ChunkReader, extract_tree
-from .outputs import MAX_OUTPUT_FILE_BYTES, collect_outputs
 
 STOP_GRACE_SECONDS = 10
 _STREAMS = {1: "stdout", 2: "stderr"}

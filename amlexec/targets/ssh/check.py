@@ -11,13 +11,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from ..config.compute import ComputeTarget
-from ..errors import AuthError, NotFoundError, UnavailableError
-from ..transport.hostkeys import fingerprint
-from ..transport.remotehost import RemoteHost
-from ..transport.ssh import SshConnection, SshSettings
+from ...config.compute import ComputeTarget
+from ...errors import AuthError, NotFoundError, UnavailableError
+from ...transport.hostkeys import fingerprint
+from ...transport.remotehost import RemoteHost
+from ...transport.ssh import SshConnection, SshSettings
 from .remote import DEFAULT_PYTHON, interpreter_version
-from .sshtarget import remote_path
+from .target import remote_path
 
 MIN_PYTHON = (3, 7)  # what the runtime folder (amlexec.logging, azureml.logging) needs
 
@@ -74,9 +74,9 @@ def _check_docker(compute: ComputeTarget, host: RemoteHost) -> str:
 
 def _check_engine_api(compute: ComputeTarget, host: RemoteHost) -> str:
     """What runs use: the engine's API through `docker system dial-stdio`; and is the base image there?"""
-    from ..config.compute import DEFAULT_BASE_IMAGE
-    from ..image.engine import sdk_errors
-    from ..image.sshengine import ssh_client
+    from ...config.compute import DEFAULT_BASE_IMAGE
+    from ...image.engine import sdk_errors
+    from ...image.sshengine import ssh_client
 
     try:
         client = ssh_client(host.conn, timeout=60)

@@ -5,7 +5,7 @@ through the Docker SDK over amlexec's SSH connection (`image.sshengine`): enviro
 the host's engine from a context sent by this machine and carry the same content-hash tags as locally; a
 run's project snapshot is uploaded incrementally into a per-run folder on the host (`transport.sync`, as
 for the `remote` target) and copied into the run's container there, so it never crosses the network twice.
-The container runs in the host's engine and outlives the connection; see `remotedocker_run.py`.
+The container runs in the host's engine and outlives the connection; see `docker/remotedocker_run.py`.
 
 A base image the host lacks is copied from this machine's engine when it has it (`docker save | docker
 load`, no registry needed, announced with its size and progress); otherwise the host's engine pulls it.
@@ -20,23 +20,24 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
-from ..config.compute import ComputeTarget
-from ..config.runconfig import RunConfig
-from ..environment.imagelock import LockWishes
-from ..errors import AmlexecError, NotFoundError, StorageError, UnavailableError
-from ..image.engine import Engine, sdk_errors
-from ..image.environment_image import PreparedImage, _pull
-from ..image.sshengine import ssh_engine
-from ..image.tags import LABEL_RUN_ID, project_labels
-from ..image.transfer import Transfer, copy_image
-from ..project import Project
-from ..runlog import ControlLog
-from ..runtime import runtime_files
-from ..transport import sync
-from ..transport.remotehost import RemoteHost
-from ..transport.session import Session
-from ..transport.ssh import SshSettings, is_connection_error
-from .base import CONTROL_LOG, Progress, RunSpec
+from ...config.compute import ComputeTarget
+from ...config.runconfig import RunConfig
+from ...environment.imagelock import LockWishes
+from ...errors import AmlexecError, NotFoundError, StorageError, UnavailableError
+from ...image.engine import Engine, sdk_errors
+from ...image.environment_image import PreparedImage, _pull
+from ...image.sshengine import ssh_engine
+from ...image.tags import LABEL_RUN_ID, project_labels
+from ...image.transfer import Transfer, copy_image
+from ...project import Project
+from ...runlog import ControlLog
+from ...runtime import runtime_files
+from ...transport import sync
+from ...transport.remotehost import RemoteHost
+from ...transport.session import Session
+from ...transport.ssh import SshSettings, is_connection_error
+from ..base import CONTROL_LOG, Progress, RunSpec
+from ..ssh.target import check_ssh_settings, remote_path, run_settings, size_text
 from .container import (
     RUN_DIR,
     SHARE_DIR,
@@ -46,9 +47,8 @@ from .container import (
     plan_container,
     write_run_tar,
 )
-from .docker import DockerTarget, _start_error
 from .remotedocker_run import RemoteDockerRun
-from .sshtarget import check_ssh_settings, remote_path, run_settings, size_text
+from .target import DockerTarget, _start_error
 
 COPY_TIMEOUT = 600  # seconds for `docker cp` of the snapshot on the host
 ATTACH_HINT = ("`amlexec computetarget attach remotedocker -n NAME ... --force` connects once and says what "

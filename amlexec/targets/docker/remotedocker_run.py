@@ -21,14 +21,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
-from ..errors import AmlexecError, UnavailableError
-from ..image.engine import Engine, sdk_errors
-from ..image.sshengine import ssh_client
-from ..transport.remotehost import RemoteHost
-from ..transport.ssh import SshSettings, is_connection_error
-from .base import DRIVER_LOG, Sink
-from .docker_run import DockerRun
-from .sshrun import RemoteRun, _appender
+from ...errors import AmlexecError, UnavailableError
+from ...image.engine import Engine, sdk_errors
+from ...image.sshengine import ssh_client
+from ...transport.remotehost import RemoteHost
+from ...transport.ssh import SshSettings, is_connection_error
+from ..base import DRIVER_LOG, Sink
+from ..ssh.run import RemoteRun, _appender
+from .run import DockerRun
 
 T = TypeVar("T")
 WAIT_POLL_SECONDS = 0.5

@@ -13,18 +13,18 @@ import posixpath
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from ..config.compute import ComputeTarget
-from ..config.runconfig import RunConfig
-from ..errors import AmlexecError, NotFoundError
-from ..project import Project
-from ..runlog import ControlLog
-from ..runtime import runtime_files
-from ..transport import detached, sync
-from ..transport.remotehost import RemoteHost
-from ..transport.session import Session
-from ..transport.ssh import SshSettings
-from .base import CONTROL_LOG, METRICS_FILE, Progress, RunSpec
-from .sshrun import SshRun
+from ...config.compute import ComputeTarget
+from ...config.runconfig import RunConfig
+from ...errors import AmlexecError, NotFoundError
+from ...project import Project
+from ...runlog import ControlLog
+from ...runtime import runtime_files
+from ...transport import detached, sync
+from ...transport.remotehost import RemoteHost
+from ...transport.session import Session
+from ...transport.ssh import SshSettings
+from ..base import CONTROL_LOG, METRICS_FILE, Progress, RunSpec
+from .run import SshRun
 
 
 def size_text(n: float) -> str:
@@ -63,7 +63,7 @@ def run_settings(compute: ComputeTarget, state: dict[str, Any] | None = None) ->
 def check_ssh_settings(compute: ComputeTarget) -> SshSettings:
     """Before a run is recorded: the .compute file says where and as whom to connect, and the key file and
     stored secrets it names are usable. Needs no connection."""
-    from ..transport.ssh import check_credentials
+    from ...transport.ssh import check_credentials
 
     settings = SshSettings.from_compute(compute)
     check_credentials(settings)
