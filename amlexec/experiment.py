@@ -22,7 +22,16 @@ from .runlog import ControlLog, read_git_commit, release_space, reserve_space
 from .scriptpath import excluded_error, printable, resolve_script, run_argv
 from .settle import finalize, never_raising
 from .supervise import as_error, execute, reason
-from .targets.base import CONTROL_LOG, Progress, RunSpec, Sink, python_line, refuse_lock_options, target_for
+from .targets.base import (
+    CONTROL_LOG,
+    Progress,
+    RunSpec,
+    Sink,
+    Target,
+    python_line,
+    refuse_lock_options,
+    target_for,
+)
 from .transport import process
 
 __all__ = ["SubmitRequest", "SubmitResult", "execute", "finalize", "open_store", "run_worker", "submit"]
@@ -84,9 +93,7 @@ def submit(project: Project, req: SubmitRequest, *, sink: Sink, progress: Progre
     refuse_lock_options(target, compute, req.options)
     project.check_before_run(rc, compute, argv=argv, env=rc.env, conda_file=req.conda_file,
                              spark_file=req.spark_file)
-    check = getattr(target, "check", None)
-    if check is not None:
-        check(rc, req.conda_file, req.spark_file, req.options)
+    target.check(rc, req.conda_file, req.spark_file, req.options)
     if not rc.tracked_run and req.detach:
         raise UsageError(f"{rc.file_name} has TrackedRun: false, so a detached run could not be followed",
                          hint="run it attached (without -a), or set TrackedRun: true")
@@ -122,10 +129,9 @@ def submit(project: Project, req: SubmitRequest, *, sink: Sink, progress: Progre
     return SubmitResult(run_id, final, _exit_code(final))
 
 
-def _announce_python(target: Any, progress: Progress) -> None:
+def _announce_python(target: Target, progress: Progress) -> None:
     """`python: ...` in the submit's header, for targets that know their interpreter without starting."""
-    facts = getattr(target, "python_facts", None)
-    line = python_line(facts()) if facts is not None else None
+    line = python_line(target.python_facts())
     if line:
         progress(line)
 

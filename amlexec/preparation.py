@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import UsageError
 from .project import Project
-from .targets.base import Progress, refuse_lock_options, target_for
+from .targets import registry
+from .targets.base import Progress, preparing, refuse_lock_options, target_for, with_engine
+from .targets.types import Capability
 
 if TYPE_CHECKING:
     from .image.engine import Engine
@@ -32,8 +34,8 @@ def prepare(project: Project, req: PrepareRequest, *, progress: Progress) -> dic
     rc = project.load_runconfig(req.runconfig)
     compute = project.target_of(rc, req.target)
     target = target_for(compute, project)
-    do_prepare = getattr(target, "prepare", None)
-    if do_prepare is None:
+    preparer = preparing(target)
+    if preparer is None:
         raise UsageError(
             f"target '{compute.name}' (type {compute.type}) has no environment to prepare",
             hint="the local target runs with the packages of its pythonLocation; install them there",
@@ -41,14 +43,14 @@ def prepare(project: Project, req: PrepareRequest, *, progress: Progress) -> dic
     wishes = {"python_from_base_image": req.python_from_base_image, "conda_from_pypi": req.conda_from_pypi,
               "relock": req.relock}
     refuse_lock_options(target, compute, wishes)
-    extra = {}
+    chosen = None
     if any(wishes.values()):
         from .environment.imagelock import LockWishes
 
-        extra["wishes"] = LockWishes(python_from_base_image=req.python_from_base_image,
-                                     conda_from_pypi=req.conda_from_pypi, relock=req.relock)
-    prepared = do_prepare(rc, progress=progress, conda_file=req.conda_file, offline=req.offline, force=req.force,
-                          **extra)
+        chosen = LockWishes(python_from_base_image=req.python_from_base_image,
+                            conda_from_pypi=req.conda_from_pypi, relock=req.relock)
+    prepared = preparer.prepare(rc, progress=progress, conda_file=req.conda_file, offline=req.offline,
+                                force=req.force, wishes=chosen)
     return {"target": compute.name, "runconfig": rc.name, **prepared.summary()}
 
 
@@ -62,11 +64,12 @@ def clean_engine(project: Project, target: str | None = None) -> Iterator[Engine
         yield Engine.local()
         return
     compute = project.load_compute(target)
-    engine_for = getattr(target_for(compute, project), "engine_for", None)
-    if engine_for is None:
+    engined = with_engine(target_for(compute, project))
+    if engined is None:
         raise UsageError(f"'{compute.name}' is a {compute.type} target: amlexec makes no Docker images there",
-                         hint="name a docker or remotedocker target, or leave out -t for this machine's engine")
-    with engine_for("cleaning up") as engine:
+                         hint=f"name a {registry.spoken(registry.with_capability(Capability.HAS_DOCKER_ENGINE), 'or')} "
+                         "target, or leave out -t for this machine's engine")
+    with engined.engine_for("cleaning up") as engine:
         yield engine
 
 

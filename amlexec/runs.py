@@ -18,7 +18,8 @@ from .notices import warn
 from .project import Project
 from .runlog import read_metrics, release_space
 from .settle import finalize, settle_pending
-from .targets.base import DRIVER_LOG, Progress, RunHandle, Sink, target_for
+from .targets import registry
+from .targets.base import DRIVER_LOG, Progress, RunHandle, Running, Sink, Target, Vanished, reattachable, target_for
 from .transport import process
 
 if TYPE_CHECKING:
@@ -31,15 +32,15 @@ def _quiet(_: str) -> None:
     pass
 
 
-def _target(project: Project, record: RunRecord) -> Any:
+def _target(project: Project, record: RunRecord) -> Target:
     try:
         compute = project.load_compute(record.target or "")
     except AmlexecError:  # the .compute file was detached since; the handle state is enough to restore
-        compute = ComputeTarget(name=record.target or "", path=None, type=record.target_type or "local")
+        compute = ComputeTarget(name=record.target or "", path=None, type=record.target_type or registry.FALLBACK.name)
     return target_for(compute, project)
 
 
-def restore_handle(project: Project, record: RunRecord) -> tuple[Any, RunHandle]:
+def restore_handle(project: Project, record: RunRecord) -> tuple[Target, RunHandle]:
     target = _target(project, record)
     try:
         return target, target.restore(record.handle)
@@ -67,12 +68,12 @@ def refresh(store: HistoryStore, project: Project, record: RunRecord, progress: 
         release_space(store.run_dir(record.run_id))
         return store.finish(record.run_id, status="Failed", exit_code=None, error=exc.message)
     try:
-        code = handle.poll()
+        status = handle.poll()
     except RunUnreachableError as exc:  # the host does not answer: say so, and look again next time
         if record.status == "Unreachable":
             return record
         return store.update(record.run_id, status="Unreachable", error=exc.message)
-    if code is None:
+    if isinstance(status, Running):
         if target.independent_runs:
             if record.status == "Unreachable":  # the host answers again and the run is still going
                 return store.update(record.run_id, status="Running", error=None)
@@ -80,11 +81,12 @@ def refresh(store: HistoryStore, project: Project, record: RunRecord, progress: 
         handle.cancel()
         error = "the amlexec process supervising this run died; the script was stopped"
         return _settle(store, record, handle, "Failed", None, error, progress)
-    if code < 0:
+    if isinstance(status, Vanished):
         error = "the amlexec process supervising this run died; the script's exit code is unknown"
         return _settle(store, record, handle, "Failed", None, error, progress)
-    status = "Canceled" if record.cancel_requested else ("Completed" if code == 0 else "Failed")
-    return _settle(store, record, handle, status, code, None, progress)
+    code = status.code
+    outcome = "Canceled" if record.cancel_requested else ("Completed" if code == 0 else "Failed")
+    return _settle(store, record, handle, outcome, code, None, progress)
 
 
 def _settle(store: HistoryStore, record: RunRecord, handle: RunHandle, status: str, code: int | None,
@@ -203,9 +205,9 @@ def follow(project: Project, run_id: str, sink: Sink, *, follow: bool) -> RunRec
             return record
         if not process.is_alive(record.supervisor):
             target, handle = restore_handle(project, record)
-            reattach = getattr(handle, "reattach_stream", None)
+            reattach = reattachable(target, handle)
             if target.independent_runs and reattach is not None:
-                offset = reattach(sink, offset)  # it appended to the driver log as it printed
+                offset = reattach.reattach_stream(sink, offset)  # it appended to the driver log as it printed
             record = refresh(store, project, store.get(run_id))
             _emit_from(log_path, offset, sink)
             return record

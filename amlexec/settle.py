@@ -86,9 +86,7 @@ def finalize(store: HistoryStore, run_id: str, handle: RunHandle | None, *, stat
     if handle is not None:
         for warning in steps.guard("collecting the run's files", lambda: handle.collect(run_dir), []):
             steps.warn(warning)
-        found = getattr(handle, "properties", None)
-        if found is not None:
-            properties.update(steps.guard("reading the run's properties", found, {}) or {})
+        properties.update(steps.guard("reading the run's properties", handle.properties, {}) or {})
     metrics = read_metrics(run_dir)
     _take_metrics(store, run_id, metrics, steps, properties)
     if properties:

@@ -10,6 +10,7 @@ from amlexec.config.compute import ComputeTarget
 from amlexec.image.transfer import _split
 from amlexec.project import Project
 from amlexec.targets.base import target_for
+from amlexec.targets.types import Capability
 from amlexec.transport.ssh import SshSettings, is_connection_error
 
 
@@ -18,7 +19,7 @@ def test_the_remotedocker_type_is_registered_and_its_runs_outlive_amlexec(tmp_pa
     compute = ComputeTarget(name="vm", path=None, type="remotedocker", address="10.0.0.4:2222", username="u")
     target = target_for(compute, Project(tmp_path))
     assert type(target).__name__ == "RemoteDockerTarget"
-    assert target.independent_runs and target.interrupt_detaches
+    assert target.independent_runs and target.kind.has(Capability.DETACHES_ON_INTERRUPT)
     assert target.settings().display == "u@[10.0.0.4]:2222"
     # A run stays on the host it started on, whatever the .compute file says later.
     moved = target.settings({"host": "10.0.0.9", "port": 22, "user": "v"})

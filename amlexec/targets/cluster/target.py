@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from ...config.runconfig import RunConfig
+from ...environment.imagelock import LockWishes
 from ...environment.plan import EnvironmentPlan, plan_environment
 from ...environment.spark import (
     SparkMaster,
@@ -30,12 +31,14 @@ from ...transport.remotehost import RemoteHost, RemoteLayout
 from ...transport.session import Session
 from ...transport.ssh import SshSettings
 from ..base import CONTROL_LOG, DRIVER_LOG, Progress, RunSpec
+from ..ssh import DEFAULT_PYTHON
 from ..ssh.run import SshRun
 from ..ssh.target import SshTarget, remote_path
+from ..types import TargetType
+from . import CLUSTER
 from .environment import ClusterEnvironment, ensure_cluster_environment
 from .sparkapp import find_application, kill_commands, run_properties
 
-DEFAULT_PYTHON = "python3"
 DEFAULT_SPARK_SUBMIT = "spark-submit"
 # amlexec's runtime for a driver on a cluster node, and for executors restoring env values (sparkworker.py);
 # a name of amlexec's own, since the executors fetch every --py-files file into one folder.
@@ -44,7 +47,7 @@ _APP_SEARCH_BYTES = 8 << 20  # the application id is logged within the driver's 
 
 
 class ClusterTarget(SshTarget):
-    type: ClassVar[str] = "cluster"
+    kind: ClassVar[TargetType] = CLUSTER
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -90,9 +93,11 @@ class ClusterTarget(SshTarget):
                                           build=build, force=force, missing_hint=missing_hint)
 
     def prepare(self, runconfig: RunConfig, *, progress: Progress, conda_file: str | None = None,
-                offline: bool | None = None, force: bool = False) -> ClusterEnvironment:
+                offline: bool | None = None, force: bool = False,
+                wishes: LockWishes | None = None) -> ClusterEnvironment:
         """`experiment prepare`: find or build the environment on the head node. Always offline for the
-        head node (which may not reach PyPI): this machine downloads the wheels, so `offline` is moot."""
+        head node (which may not reach PyPI): this machine downloads the wheels, so `offline` is moot; it
+        installs no conda lock, so there are no `wishes` (refuse_lock_options turns them away first)."""
         plan = self._plan(runconfig, conda_file)
         try:
             return self._ensure(plan, progress, force=force)

@@ -38,6 +38,8 @@ from ...transport.session import Session
 from ...transport.ssh import SshSettings, is_connection_error
 from ..base import CONTROL_LOG, Progress, RunSpec
 from ..ssh.target import check_ssh_settings, remote_path, run_settings, size_text
+from ..types import TargetType
+from . import REMOTEDOCKER
 from .container import (
     RUN_DIR,
     SHARE_DIR,
@@ -56,10 +58,8 @@ ATTACH_HINT = ("`amlexec computetarget attach remotedocker -n NAME ... --force` 
 
 
 class RemoteDockerTarget(DockerTarget):
-    type: ClassVar[str] = "remotedocker"
+    kind: ClassVar[TargetType] = REMOTEDOCKER  # Ctrl-C while streaming leaves the run going on the host
     independent_runs: ClassVar[bool] = True
-    # Ctrl-C while streaming leaves the run going on the host (it does not depend on this process).
-    interrupt_detaches: ClassVar[bool] = True
 
     def __init__(self, compute: ComputeTarget, project: Project) -> None:
         super().__init__(compute, project)

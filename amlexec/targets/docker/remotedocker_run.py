@@ -26,7 +26,7 @@ from ...image.engine import Engine, sdk_errors
 from ...image.sshengine import ssh_client
 from ...transport.remotehost import RemoteHost
 from ...transport.ssh import SshSettings, is_connection_error
-from ..base import DRIVER_LOG, Sink
+from ..base import DRIVER_LOG, RUNNING, Exited, Poll, Sink, Vanished
 from ..ssh.run import RemoteRun, _appender
 from .run import DockerRun
 
@@ -107,7 +107,7 @@ class RemoteDockerRun(RemoteRun):
         """Stream from byte `offset` of the container's output until it ends; the new offset."""
         done = offset
 
-        def one_pass(run: DockerRun) -> int | None:
+        def one_pass(run: DockerRun) -> Poll:
             nonlocal done
             skip = done
             assert self._engine is not None
@@ -128,25 +128,25 @@ class RemoteDockerRun(RemoteRun):
                 raise EOFError("the connection dropped while streaming")
             return run.poll()
 
-        while self._do(one_pass, what="streaming the run's output", patient=patient) is None:
+        while self._do(one_pass, what="streaming the run's output", patient=patient) == RUNNING:
             # The stream ended while the container still runs (the engine restarted, or rotated its log):
             # read it again, skipping what we have.
             time.sleep(WAIT_POLL_SECONDS)
         return done
 
     # -- lifecycle ----------------------------------------------------------------------------------
-    def poll(self) -> int | None:
+    def poll(self) -> Poll:
         return self._do(lambda run: run.poll(), what="checking the run")
 
     def wait(self) -> int:
         while True:
-            code = self.poll()
-            if code is not None:
-                if code < 0:
-                    raise AmlexecError(f"the run's container {self.container} on {self.session.settings.display} "
-                                       "is gone or never started, so its exit code is unknown",
-                                       hint="something outside amlexec removed it (docker rm, a prune)")
-                return code
+            status = self.poll()
+            if isinstance(status, Exited):
+                return status.code
+            if isinstance(status, Vanished):
+                raise AmlexecError(f"the run's container {self.container} on {self.session.settings.display} "
+                                   "is gone or never started, so its exit code is unknown",
+                                   hint="something outside amlexec removed it (docker rm, a prune)")
             time.sleep(WAIT_POLL_SECONDS)
 
     def cancel(self) -> None:
@@ -154,7 +154,7 @@ class RemoteDockerRun(RemoteRun):
 
         def stop(run: DockerRun) -> None:
             run.cancel()
-            if run.poll() is None:
+            if run.poll() == RUNNING:
                 raise AmlexecError(f"the run's container {self.container} on {self.session.settings.display} "
                                    "is still running after `docker stop`", hint="check the Docker engine there")
 

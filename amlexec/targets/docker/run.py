@@ -17,7 +17,7 @@ from typing import Any
 
 from ...errors import AmlexecError, NotFoundError
 from ...image.engine import Engine, engine_down
-from ..base import DRIVER_LOG, METRICS_FILE, Sink
+from ..base import DRIVER_LOG, METRICS_FILE, RUNNING, VANISHED, Exited, Poll, Sink
 from ..outputs import MAX_OUTPUT_FILE_BYTES, collect_outputs
 from .container import METRICS_PATH, OUTPUTS_DIR, ChunkReader, extract_tree
 
@@ -132,16 +132,16 @@ class DockerRun:
             self._removing.start()
         return code
 
-    def poll(self) -> int | None:
+    def poll(self) -> Poll:
         info = self._inspect()
         if info is None:
-            return -1  # gone: its exit code went with it
+            return VANISHED  # gone: its exit code went with it
         state = info.get("State") or {}
         if state.get("Running") or state.get("Restarting"):
-            return None
-        if state.get("Status") == "created":
-            return -1  # never started
-        return int(state.get("ExitCode", -1))
+            return RUNNING
+        if state.get("Status") == "created" or "ExitCode" not in state:
+            return VANISHED  # never started
+        return Exited(int(state["ExitCode"]))
 
     def cancel(self) -> None:
         """Stop the container (SIGTERM, SIGKILL after the grace period); returns once it is stopped."""
@@ -149,7 +149,7 @@ class DockerRun:
         with contextlib.suppress(errors.NotFound):
             self._api.stop(self.container_id, timeout=STOP_GRACE_SECONDS)
             deadline = time.monotonic() + STOP_GRACE_SECONDS + 5
-            while time.monotonic() < deadline and self.poll() is None:
+            while time.monotonic() < deadline and self.poll() == RUNNING:
                 time.sleep(0.05)
 
     def collect(self, run_dir: Path) -> list[str]:
@@ -181,6 +181,12 @@ class DockerRun:
             _extract_single(reader, dest / name)
             return []
         return extract_tree(reader, dest, strip=name, max_file_bytes=MAX_OUTPUT_FILE_BYTES)
+
+    def kill_at_once(self) -> None:
+        return None  # `docker stop` already ends in SIGKILL after its grace period
+
+    def properties(self) -> dict[str, Any]:
+        return {}
 
     def cleanup(self) -> None:
         if self.state_dir is not None:

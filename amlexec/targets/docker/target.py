@@ -30,6 +30,8 @@ from ...project import Project
 from ...runlog import ControlLog
 from ...runtime import runtime_dir, runtime_files
 from ..base import CONTROL_LOG, Progress, RunSpec, check_shared_directory
+from ..types import TargetType
+from . import DOCKER
 from .container import ContainerPlan, HostFolders, create_kwargs, host_config_kwargs, plan_container, write_run_tar
 from .run import DockerRun
 
@@ -64,9 +66,8 @@ def offline_setting(flag: bool | None, compute: ComputeTarget) -> bool:
 
 
 class DockerTarget:
-    type: ClassVar[str] = "docker"
+    kind: ClassVar[TargetType] = DOCKER
     independent_runs: ClassVar[bool] = True
-    builds_from_conda_locks: ClassVar[bool] = True
 
     def __init__(self, compute: ComputeTarget, project: Project) -> None:
         self.compute = compute
@@ -106,6 +107,9 @@ class DockerTarget:
             log_dir=self.project.state_dir / "builds", deps_path=path, state_dir=self.project.state_dir,
             display=self.project.display, wishes=wishes or LockWishes(), spark=runconfig.is_pyspark,
         )
+
+    def python_facts(self) -> dict[str, object]:
+        return {}  # the environment image says which Python, once it is found or built
 
     def check(self, runconfig: RunConfig, conda_file: str | None, spark_file: str | None,
               options: Mapping[str, Any] | None = None) -> None:

@@ -6,7 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -16,8 +16,21 @@ from ...errors import NotFoundError, StorageError
 from ...project import Project
 from ...runtime import runtime_dir
 from ...transport import process
-from ..base import DRIVER_LOG, METRICS_FILE, Progress, RunSpec, Sink, check_shared_directory
+from ..base import (
+    DRIVER_LOG,
+    METRICS_FILE,
+    RUNNING,
+    VANISHED,
+    Exited,
+    Poll,
+    Progress,
+    RunSpec,
+    Sink,
+    check_shared_directory,
+)
 from ..outputs import collect_outputs
+from ..types import TargetType
+from . import LOCAL
 
 ACTIVE_ENV_VARS = ("VIRTUAL_ENV", "CONDA_PREFIX")  # set by `activate` of a venv or a conda environment
 _VERSION_CODE = "import sys; print('%d.%d.%d' % sys.version_info[:3])"
@@ -65,7 +78,7 @@ def python_version(python: str) -> str | None:
 
 
 class LocalTarget:
-    type: ClassVar[str] = "local"
+    kind: ClassVar[TargetType] = LOCAL
     independent_runs: ClassVar[bool] = False
 
     def __init__(self, compute: ComputeTarget, project: Project) -> None:
@@ -199,12 +212,12 @@ class LocalRun:
             process.kill_group(self.pid, grace=2)
         return code
 
-    def poll(self) -> int | None:
+    def poll(self) -> Poll:
         if self.proc is not None:
             code = self.proc.poll()
-            return None if code is None else process.exit_status(code)
+            return RUNNING if code is None else Exited(process.exit_status(code))
         # Not our child: its exit code is gone with it; callers treat a vanished run as failed.
-        return None if process.is_alive({"pid": self.pid, "start": self.start}) else -1
+        return RUNNING if process.is_alive({"pid": self.pid, "start": self.start}) else VANISHED
 
     def cancel(self) -> None:
         if self.proc is None and not process.is_alive({"pid": self.pid, "start": self.start}):
@@ -213,6 +226,9 @@ class LocalRun:
         process.kill_group(self.pid, reap=reap)
         if self.proc is not None:
             self.proc.wait()
+
+    def kill_at_once(self) -> Callable[[], None]:
+        return self.kill
 
     def kill(self) -> None:
         """SIGKILL the run's whole process group at once (a second Ctrl-C during a cancel)."""
@@ -223,6 +239,9 @@ class LocalRun:
 
     def collect(self, run_dir: Path) -> list[str]:
         return collect_outputs(self.workdir / "outputs", run_dir / "outputs")
+
+    def properties(self) -> dict[str, Any]:
+        return {}
 
     def cleanup(self) -> None:
         shutil.rmtree(self.workdir, ignore_errors=True)

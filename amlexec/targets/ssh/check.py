@@ -2,28 +2,32 @@
 
 Checks, in order: the address answers, the host key is known (or accepted with --accept-host-key), the
 credentials work, SFTP and the tools amlexec's helper needs are there, and then what the target type runs:
-the interpreter for `remote`, a Docker engine the user may talk to without sudo for `remotedocker`, the
-interpreter and a working `spark-submit` (it starts a JVM, so a broken Java shows up here) for `cluster`.
+its descriptor's `host_check` (the interpreter for `remote`, `check_python` here; the others live in their
+own family's `hostcheck.py`).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 from ...config.compute import ComputeTarget
-from ...errors import AuthError, NotFoundError, UnavailableError
+from ...errors import NotFoundError, UnavailableError
 from ...transport.hostkeys import fingerprint
 from ...transport.remotehost import RemoteHost
 from ...transport.ssh import SshConnection, SshSettings
 from .remote import DEFAULT_PYTHON, interpreter_version
-from .target import remote_path
 
+HostCheck = Callable[[ComputeTarget, RemoteHost], str]
 MIN_PYTHON = (3, 7)  # what the runtime folder (amlexec.logging, azureml.logging) needs
 
 
 def check_target(compute: ComputeTarget, *, accept_host_key: bool) -> list[str]:
-    """Connect to the target's host and check it can run amlexec's runs; notes for the user."""
+    """Connect to the target's host and check it can run amlexec's runs: what every SSH type needs, then
+    the type's own check (its descriptor's `host_check`); notes for the user."""
+    from ..registry import find
+
+    kind = find(compute.type)
+    check: HostCheck | None = kind.load_host_check() if kind is not None else None
     settings = SshSettings.from_compute(compute)
     with SshConnection.open(settings, accept_host_key=accept_host_key,
                             accept_hint="add --accept-host-key to the attach command") as conn:
@@ -38,13 +42,12 @@ def check_target(compute: ComputeTarget, *, accept_host_key: bool) -> list[str]:
         if missing:
             raise NotFoundError(f"{settings.display} lacks {', '.join(missing)}, which amlexec needs there",
                                 hint="install coreutils, tar, findutils and util-linux on the host")
-        check = _CHECKS.get(compute.type)
         if check is not None:
             notes.append(check(compute, host))
     return notes
 
 
-def _check_python(compute: ComputeTarget, host: RemoteHost) -> str:
+def check_python(compute: ComputeTarget, host: RemoteHost) -> str:
     location = compute.python_location or DEFAULT_PYTHON
     _python, version = interpreter_version(host, location)
     parts = tuple(int(p) for p in version.split(".")[:2])
@@ -52,71 +55,3 @@ def _check_python(compute: ComputeTarget, host: RemoteHost) -> str:
         raise NotFoundError(f"'{location}' on {host.display} is Python {version}; amlexec runs need "
                             f"{MIN_PYTHON[0]}.{MIN_PYTHON[1]} or newer", hint="pass --python with a newer interpreter")
     return f"Python {version} ({location})"
-
-
-def _check_docker(compute: ComputeTarget, host: RemoteHost) -> str:
-    user = host.conn.settings.username
-    done = host.conn.run(["docker", "version", "--format", "{{.Server.Version}}"], timeout=60)
-    text = done.text()
-    if done.status == 0:
-        return f"Docker engine {done.stdout.decode().strip()}, usable by {user} without sudo; " + _check_engine_api(
-            compute, host)
-    if done.status == 127:
-        raise NotFoundError(f"docker is not installed on {host.display} (or not on the PATH of non-login shells)",
-                            hint="install Docker there (e.g. `apt-get install docker.io`)")
-    if "permission denied" in text.lower():
-        raise AuthError(f"{user} may not use the Docker engine on {host.display}: {text[:200]}",
-                        hint=f"on the host: `sudo usermod -aG docker {user}` (amlexec never uses sudo), "
-                        "then attach again")
-    raise UnavailableError(f"the Docker engine on {host.display} does not answer: {text[:200]}",
-                           hint="start it there (e.g. `sudo systemctl start docker`)")
-
-
-def _check_engine_api(compute: ComputeTarget, host: RemoteHost) -> str:
-    """What runs use: the engine's API through `docker system dial-stdio`; and is the base image there?"""
-    from ...config.compute import DEFAULT_BASE_IMAGE
-    from ...image.engine import sdk_errors
-    from ...image.sshengine import ssh_client
-
-    try:
-        client = ssh_client(host.conn, timeout=60)
-    except Exception as exc:
-        raise UnavailableError(f"the docker CLI on {host.display} cannot relay the engine's API "
-                               f"(`docker system dial-stdio`): {exc}",
-                               hint="amlexec needs Docker 18.09 or newer there (client and engine)") from exc
-    base = compute.base_docker_image or DEFAULT_BASE_IMAGE
-    try:
-        client.api.inspect_image(base)
-        return f"base image {base} is there"
-    except sdk_errors().NotFound:
-        return (f"base image {base} is not there yet: `amlexec experiment prepare` copies it from this machine's "
-                f"Docker engine if it has it (or now: `amlexec image push-to {compute.name}`), else the host pulls it")
-    finally:
-        client.close()
-
-
-_SPARK_VERSION = re.compile(r"\bversion (\d+\.\d+\.\d+\S*)")
-
-
-def _check_cluster(compute: ComputeTarget, host: RemoteHost) -> str:
-    python = _check_python(compute, host)
-    location = compute.spark_submit_location or "spark-submit"
-    done = host.conn.run([remote_path(host.conn.home(), location), "--version"], timeout=120)
-    text = done.stdout.decode("utf-8", "replace") + done.stderr.decode("utf-8", "replace")
-    if done.status == 127:
-        raise NotFoundError(f"'{location}' is not on {host.display} (or not on the PATH of non-login shells)",
-                            hint="set sparkSubmitLocation in the .compute file to spark-submit's full path on the "
-                            "head node")
-    version = _SPARK_VERSION.search(text)
-    if done.status != 0 or version is None:
-        raise UnavailableError(f"'{location} --version' failed on {host.display} (exit {done.status}): "
-                               f"{text.strip()[-300:]}",
-                               hint="check the head node's Spark installation and Java runtime")
-    return f"{python}; Spark {version.group(1)} ({location})"
-
-
-_CHECKS: dict[str, Callable[[ComputeTarget, RemoteHost], str]] = {
-    "remote": _check_python,
-    "remotedocker": _check_docker,
-    "cluster": _check_cluster,
-}

@@ -15,9 +15,10 @@ from ...config.runconfig import RunConfig
 from ...errors import ConfigError
 from ...transport.remotehost import RemoteHost
 from ..base import Progress, RunSpec
+from ..types import TargetType
+from . import DEFAULT_PYTHON, REMOTE
 from .target import SshTarget, remote_path, run_python
 
-DEFAULT_PYTHON = "python3"
 _VERSION_CODE = "import sys; print('%d.%d.%d' % sys.version_info[:3])"
 
 __all__ = ["DEFAULT_PYTHON", "RemoteTarget", "interpreter_version", "remote_path"]
@@ -33,7 +34,7 @@ def interpreter_version(host: RemoteHost, location: str) -> tuple[str, str]:
 
 
 class RemoteTarget(SshTarget):
-    type: ClassVar[str] = "remote"
+    kind: ClassVar[TargetType] = REMOTE
 
     def ensure_environment(self, spec: RunSpec, progress: Progress) -> dict[str, Any]:
         """No environment to manage here, but the run records which Python it used (one SSH round trip)."""

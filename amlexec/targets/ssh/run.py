@@ -24,7 +24,7 @@ from ...transport import detached
 from ...transport.remotehost import RemoteHost
 from ...transport.session import Session
 from ...transport.ssh import SshSettings, is_connection_error
-from ..base import DRIVER_LOG, METRICS_FILE, Sink
+from ..base import DRIVER_LOG, METRICS_FILE, RUNNING, VANISHED, Exited, Poll, Sink
 from ..outputs import MAX_OUTPUT_FILE_BYTES
 
 T = TypeVar("T")
@@ -77,7 +77,13 @@ class RemoteRun:
                 "remote_dir": self.remote_dir, "run_dir": str(self.local_run_dir)}
 
     def _follow(self, sink: Sink, offset: int, log: IO[bytes] | None, *, patient: bool | None = None) -> int:
-        raise NotImplementedError
+        raise NotImplementedError  # abstract: each handle follows its own kind of output
+
+    def kill_at_once(self) -> None:
+        return None  # the host's helper already ends the run's process group with SIGKILL after a grace
+
+    def properties(self) -> dict[str, Any]:
+        return {}
 
     @staticmethod
     def _best_effort(remove: Callable[[], object]) -> None:
@@ -188,11 +194,11 @@ class SshRun(RemoteRun):
                                    "exit code (killed from outside, or the host restarted)")
             time.sleep(1.0)
 
-    def poll(self) -> int | None:
+    def poll(self) -> Poll:
         status = self._status()
         if status.state == "running":
-            return None
-        return status.code if status.state == "exited" and status.code is not None else -1
+            return RUNNING
+        return Exited(status.code) if status.state == "exited" and status.code is not None else VANISHED
 
     def cancel(self) -> None:
         self._do(lambda h: detached.cancel(h, self.remote_dir, self.run_id), what="canceling the run")

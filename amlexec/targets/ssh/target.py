@@ -24,6 +24,7 @@ from ...transport.remotehost import RemoteHost
 from ...transport.session import Session
 from ...transport.ssh import SshSettings
 from ..base import CONTROL_LOG, METRICS_FILE, Progress, RunSpec
+from ..types import TargetType
 from .run import SshRun
 
 
@@ -73,10 +74,8 @@ def check_ssh_settings(compute: ComputeTarget) -> SshSettings:
 class SshTarget:
     """The base of the targets that run on an SSH host; subclasses set `type` and define `command`."""
 
-    type: ClassVar[str]
+    kind: ClassVar[TargetType]  # each subclass's descriptor; all declare DETACHES_ON_INTERRUPT
     independent_runs: ClassVar[bool] = True
-    # Ctrl-C while streaming leaves the run going on the host (it does not depend on this process).
-    interrupt_detaches: ClassVar[bool] = True
     run_class: ClassVar[type[SshRun]] = SshRun
 
     def __init__(self, compute: ComputeTarget, project: Project) -> None:
@@ -97,6 +96,9 @@ class SshTarget:
         if self._session is not None:
             self._session.close()
             self._session = None
+
+    def python_facts(self) -> dict[str, object]:
+        return {}  # the host's interpreter is known only once connected (ensure_environment)
 
     def check(self, runconfig: RunConfig, conda_file: str | None, spark_file: str | None,
               options: Mapping[str, Any] | None = None) -> None:
