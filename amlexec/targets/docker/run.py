@@ -17,6 +17,7 @@ from typing import Any
 
 from ...errors import AmlexecError, NotFoundError
 from ...image.engine import Engine, engine_down
+from ...transport import logfollow
 from ..base import DRIVER_LOG, METRICS_FILE, RUNNING, VANISHED, Exited, Poll, Sink
 from ..outputs import MAX_OUTPUT_FILE_BYTES, collect_outputs
 from .container import METRICS_PATH, OUTPUTS_DIR, ChunkReader, extract_tree
@@ -83,30 +84,24 @@ class DockerRun:
         finally:
             response.close()
 
+    def _send(self, offset: int, emit: Sink, appending: bool) -> None:
+        """The container's output from byte `offset` until it ends (a `logfollow.Source`)."""
+        for name, data in logfollow.skip(self._frames(), offset):
+            emit(name, data)
+
+    def _send_if_there(self, offset: int, emit: Sink, appending: bool) -> None:
+        with contextlib.suppress(NotFoundError):  # removed meanwhile: the refresh that follows says so
+            self._send(offset, emit, appending)
+
     def stream(self, sink: Sink) -> None:
-        with open(self.run_dir / DRIVER_LOG, "ab") as log:
-            for name, data in self._frames():
-                log.write(data)
-                log.flush()
-                sink(name, data)
+        logfollow.stream(self.run_dir / DRIVER_LOG, self._send, sink)
 
     def reattach_stream(self, sink: Sink, offset: int) -> int:
-        """`history logs --follow` after the supervising amlexec died: skip what the driver log already has.
+        """`history logs --follow` after the supervising amlexec died: from byte `offset` of the driver log.
 
         Returns the driver log's new length, so the caller does not print the appended bytes again.
         """
-        skip = offset
-        with contextlib.suppress(NotFoundError), open(self.run_dir / DRIVER_LOG, "ab") as log:
-            for name, data in self._frames():
-                if skip >= len(data):
-                    skip -= len(data)
-                    continue
-                data, skip = data[skip:], 0
-                log.write(data)
-                log.flush()
-                sink(name, data)
-                offset += len(data)
-        return offset
+        return logfollow.reattach(self.run_dir / DRIVER_LOG, self._send_if_there, sink, offset)
 
     # -- lifetime -------------------------------------------------------------------------------------
     def _inspect(self) -> dict[str, Any] | None:
