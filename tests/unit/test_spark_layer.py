@@ -15,7 +15,7 @@ from amlexec.environment.sparklayer import (
 )
 from amlexec.targets.base import RunSpec
 from amlexec.targets.docker.container import plan_container
-from amlexec.targets.docker.target import spark_command
+from amlexec.targets.docker.runplan import spark_command
 
 
 def test_the_spark_image_installs_the_wheel_in_a_stage_of_its_own() -> None:

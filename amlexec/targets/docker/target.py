@@ -13,41 +13,30 @@ import contextlib
 import os
 import shutil
 import socket
-import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
 from ...config.compute import ComputeTarget
-from ...config.dependencies import SparkDependencies
 from ...config.runconfig import RunConfig
 from ...environment.imagelock import LockWishes
-from ...errors import AmlexecError, NotFoundError, UnavailableError, UsageError
+from ...errors import AmlexecError, UsageError
 from ...image.engine import Engine
 from ...image.environment_image import EnvironmentRequest, PreparedImage, ensure_environment_image
-from ...image.tags import LABEL_RUN_ID, project_labels
 from ...project import Project
 from ...runlog import ControlLog
-from ...runtime import runtime_dir, runtime_files
+from ...runtime import runtime_dir
 from ..base import CONTROL_LOG, Progress, RunSpec, check_shared_directory
 from ..types import TargetType
 from . import DOCKER
-from .container import ContainerPlan, HostFolders, create_kwargs, host_config_kwargs, plan_container, write_run_tar
+from .container import ContainerPlan, HostFolders
 from .run import DockerRun
+from .runplan import plan_run
+from .start import start_container
 
 OFFLINE_ENV = "AMLEXEC_OFFLINE"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
-
-
-def spark_command(spark: SparkDependencies, spec: RunSpec, *, python: str) -> list[str]:
-    """`spark-submit --master local[*]` of the script inside the container, with spark_dependencies.yml
-    applied and the run's env vars on the executors too (the driver has them in its environment)."""
-    from ...environment.spark import SparkPython, spark_submit_argv
-    from ...environment.sparklayer import SPARK_SUBMIT
-
-    return spark_submit_argv(spark, submit=SPARK_SUBMIT, script=spec.argv, master="local[*]", env=spec.env,
-                             python=SparkPython(driver=python, executors=python))
 
 
 def offline_setting(flag: bool | None, compute: ComputeTarget) -> bool:
@@ -201,19 +190,9 @@ class DockerTarget:
         assert self._prepared is not None
         prepared = self._prepared
         errors = self.engine.errors
-        labels = {**project_labels(self.project.name, self.project.root), LABEL_RUN_ID: spec.run_id}
-        command = None
-        if spec.runconfig.is_pyspark:
-            spark = self.project.load_spark(spec.runconfig, spec.spark_file)
-            command = spark_command(spark, spec, python=prepared.python)
         keep = bool(spec.options.get("keep_container"))
         folders = self.host_folders(spec, prepared, keep=keep)
-        plan = plan_container(
-            run_id=spec.run_id, image=prepared.image_id, python=prepared.python, argv=spec.argv, env=spec.env,
-            labels=labels, workdir=spec.workdir, shared_volumes=self.compute.shared_volumes,
-            shared_dir=self.shared_directory(), gpus=self.compute.nvidia_docker, command=command,
-            host_folders=folders,
-        )
+        plan = self.plan(spec, prepared, host_folders=folders)
         if plan.binds:
             (spec.workdir / "outputs").mkdir(exist_ok=True)
             if folders is not None:
@@ -231,32 +210,22 @@ class DockerTarget:
                          workdir=spec.workdir, keep=keep, mounted=not plan.copy_snapshot,
                          state_dir=folders.state if folders is not None else None)
 
+    def plan(self, spec: RunSpec, prepared: PreparedImage, *, host_folders: HostFolders | None = None
+             ) -> ContainerPlan:
+        """The run's container (`runplan.plan_run`); remotedocker's differs only in its shared folder."""
+        return self.base_plan(spec, prepared, shared_volumes=self.compute.shared_volumes,
+                              shared_dir=self.shared_directory(), host_folders=host_folders)
+
+    def base_plan(self, spec: RunSpec, prepared: PreparedImage, *, shared_volumes: bool, shared_dir: Path | None,
+                  host_folders: HostFolders | None) -> ContainerPlan:
+        spark = self.project.load_spark(spec.runconfig, spec.spark_file) if spec.runconfig.is_pyspark else None
+        return plan_run(spec, image=prepared.image_id, python=prepared.python, spark=spark,
+                        gpus=self.compute.nvidia_docker, shared_volumes=shared_volumes, shared_dir=shared_dir,
+                        host_folders=host_folders)
+
     def _start(self, plan: ContainerPlan, prepared: PreparedImage, errors: Any, *, snapshot: Path | None) -> str:
         """Create the container, copy in what is not mounted, start it; its id. Nothing is left on failure."""
-        api = self.engine.api
-        try:
-            host_config = api.create_host_config(**host_config_kwargs(plan))
-            cid = str(api.create_container(host_config=host_config, **create_kwargs(plan))["Id"])
-        except errors.ImageNotFound as exc:
-            raise NotFoundError(f"the environment image {prepared.ref} disappeared before the run started",
-                                hint="run `amlexec experiment prepare` again") from exc
-        except errors.APIError as exc:
-            raise UnavailableError(f"the Docker engine could not create the run's container: {exc.explanation}",
-                                   hint="see `docker ps -a` for a container of the same name") from exc
-        try:
-            if plan.copy_runtime:  # else everything the run needs is mounted
-                with tempfile.TemporaryFile() as tar:
-                    write_run_tar(tar, runtime=runtime_files(), snapshot=snapshot)
-                    tar.seek(0)
-                    api.put_archive(cid, "/", tar)
-            api.start(cid)
-        except BaseException as exc:
-            with contextlib.suppress(errors.APIError):
-                api.remove_container(cid, force=True)
-            if isinstance(exc, errors.APIError):
-                raise _start_error(exc, gpus=plan.gpus) from exc
-            raise
-        return cid
+        return start_container(self.engine.api, errors, plan, image_ref=prepared.ref, snapshot=snapshot)
 
     def restore(self, state: dict[str, Any]) -> DockerRun:
         return DockerRun.from_state(self.engine, state)
@@ -269,12 +238,3 @@ def wishes_from_options(options: dict[str, Any]) -> LockWishes:
                       conda_from_pypi=bool(options.get("conda_from_pypi")), relock=bool(options.get("relock")),
                       at_submit=True)
 
-
-def _start_error(exc: Any, *, gpus: bool) -> UnavailableError:
-    text = str(exc.explanation or exc)
-    if gpus and ("gpu" in text.lower() or "device driver" in text.lower()):
-        return UnavailableError(
-            f"nvidiaDocker: true asks for GPUs, but this Docker engine cannot provide them: {text}",
-            hint="install the NVIDIA Container Toolkit on the Docker host, or set nvidiaDocker: false",
-        )
-    return UnavailableError(f"the Docker engine could not start the run's container: {text}")

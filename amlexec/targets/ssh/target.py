@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import posixpath
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar
 
 from ...config.compute import ComputeTarget
@@ -59,6 +59,31 @@ def run_settings(compute: ComputeTarget, state: dict[str, Any] | None = None) ->
     if state is None:
         return SshSettings.from_compute(compute)
     return SshSettings.from_compute(compute, host=state["host"], port=int(state["port"]), username=state["user"])
+
+
+def upload_run(host: RemoteHost, entries: list[sync.Entry], remote_dir: str, *, spec: RunSpec,
+               progress: Progress) -> None:
+    """Upload a run's files into its folder on the host incrementally (what the host has from earlier runs
+    of the project is not sent again), and say how much went, to the user and in the control log."""
+    stats = sync.upload(host, entries, remote_dir, cache_key=str(spec.project.root))
+    summary = (f"{stats.objects_sent} of {stats.files} files new, {size_text(stats.bytes_sent)} sent "
+               f"({size_text(stats.total_bytes)} in all) in {stats.seconds:.1f}s")
+    progress(f"uploaded to {host.display}: {summary}")
+    ControlLog(spec.run_dir / CONTROL_LOG).write(
+        f"upload to {host.display}:{remote_dir}: {summary}; bytes_sent={stats.bytes_sent}")
+
+
+@contextlib.contextmanager
+def removed_on_failure(host: RemoteHost, remote_dir: str, close: Callable[[], None]) -> Iterator[None]:
+    """A run being started on the host: if the start fails, nothing runs yet, so its half-made folder (and
+    env file) is removed, best effort, and the connection closed, before the failure goes on."""
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(Exception):  # the failure that got us here says more
+            host.check("remove", remote_dir)
+        close()
+        raise
 
 
 def check_ssh_settings(compute: ComputeTarget) -> SshSettings:
@@ -136,14 +161,8 @@ class SshTarget:
             progress(f"connecting to {session.settings.display}")
         host = session.host()
         remote_dir = host.layout.run_dir(spec.run_id)
-        try:
+        with removed_on_failure(host, remote_dir, self.close):
             pgid = self._start(spec, host, remote_dir, progress)
-        except BaseException:
-            # Nothing runs yet: leave no half-made run folder (or env file) behind on the host.
-            with contextlib.suppress(Exception):
-                host.check("remove", remote_dir)
-            self.close()
-            raise
         self._session = None  # the run's handle owns the connection from here on
         return self.run_handle(session=session, spec=spec, remote_dir=remote_dir, pgid=pgid)
 
@@ -154,12 +173,7 @@ class SshTarget:
     def _start(self, spec: RunSpec, host: RemoteHost, remote_dir: str, progress: Progress) -> int:
         home = host.conn.home()
         argv = self.command(spec, home=home)
-        stats = sync.upload(host, self.upload_entries(spec), remote_dir, cache_key=str(self.project.root))
-        summary = (f"{stats.objects_sent} of {stats.files} files new, {size_text(stats.bytes_sent)} sent "
-                   f"({size_text(stats.total_bytes)} in all) in {stats.seconds:.1f}s")
-        progress(f"uploaded to {host.display}: {summary}")
-        log = ControlLog(spec.run_dir / CONTROL_LOG)
-        log.write(f"upload to {host.display}:{remote_dir}: {summary}; bytes_sent={stats.bytes_sent}")
+        upload_run(host, self.upload_entries(spec), remote_dir, spec=spec, progress=progress)
         host.makedirs(posixpath.join(remote_dir, "project", "outputs"))
         shared = None
         if self.compute.native_shared_directory:
