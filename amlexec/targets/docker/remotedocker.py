@@ -33,6 +33,7 @@ from ...transport.remotehost import RemoteHost
 from ...transport.session import Session
 from ...transport.ssh import SshSettings, is_connection_error
 from ..base import Progress, RunSpec
+from ..runenv import share_variable
 from ..ssh.target import check_ssh_settings, remote_path, removed_on_failure, run_settings, upload_run
 from ..types import TargetType
 from . import REMOTEDOCKER
@@ -224,7 +225,7 @@ class RemoteDockerTarget(DockerTarget):
         host.makedirs(shared)
         return dataclasses.replace(
             plan, binds={shared: {"bind": SHARE_DIR.rstrip("/"), "mode": "rw"}},
-            environment={**plan.environment, "AZUREML_NATIVE_SHARE_DIRECTORY": SHARE_DIR})
+            environment={**plan.environment, **share_variable(SHARE_DIR)})
 
     def restore(self, state: dict[str, Any]) -> RemoteDockerRun:
         return RemoteDockerRun.restore(state, self.settings(state))

@@ -29,6 +29,7 @@ from ..base import (
     check_shared_directory,
 )
 from ..outputs import collect_outputs
+from ..runenv import RunLayout, run_environment
 from ..types import TargetType
 from . import LOCAL
 
@@ -151,14 +152,14 @@ class LocalTarget:
         env.update(spec.env)
         outputs = spec.workdir / "outputs"
         outputs.mkdir(exist_ok=True)
-        env["AMLEXEC_OUTPUTS_DIR"] = str(outputs)
-        env["AMLEXEC_METRICS_FILE"] = str(spec.run_dir / METRICS_FILE)
+        folder = None
         shared = self.compute.native_shared_directory
         if shared:
             folder = Path(os.path.expanduser(shared)) / self.project.name
             folder.mkdir(parents=True, exist_ok=True)
-            env["AZUREML_NATIVE_SHARE_DIRECTORY"] = str(folder) + os.sep
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(runtime_dir()), env.get("PYTHONPATH")) if p)
+        env = run_environment(env, RunLayout(outputs_dir=str(outputs), metrics_file=str(spec.run_dir / METRICS_FILE),
+                                             runtime_dir=str(runtime_dir()), shared_dir=str(folder) if folder else None,
+                                             path_separator=os.pathsep))
         if spec.runconfig.is_pyspark:
             python = self.interpreter()
             env.setdefault("PYSPARK_PYTHON", python)

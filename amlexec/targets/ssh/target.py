@@ -24,6 +24,7 @@ from ...transport.remotehost import RemoteHost
 from ...transport.session import Session
 from ...transport.ssh import SshSettings
 from ..base import CONTROL_LOG, METRICS_FILE, Progress, RunSpec
+from ..runenv import RunLayout, run_environment
 from ..types import TargetType
 from .run import SshRun
 
@@ -141,12 +142,9 @@ class SshTarget:
         return f"check pythonLocation in {self.compute.file_name}"
 
     def environment(self, spec: RunSpec, *, remote_dir: str, shared: str | None) -> dict[str, str]:
-        env = dict(spec.env)
-        env["AMLEXEC_OUTPUTS_DIR"] = posixpath.join(remote_dir, "project", "outputs")
-        env["AMLEXEC_METRICS_FILE"] = posixpath.join(remote_dir, METRICS_FILE)
-        if shared:
-            env["AZUREML_NATIVE_SHARE_DIRECTORY"] = shared.rstrip("/") + "/"
-        return env
+        return run_environment(spec.env, RunLayout(outputs_dir=posixpath.join(remote_dir, "project", "outputs"),
+                                                   metrics_file=posixpath.join(remote_dir, METRICS_FILE),
+                                                   runtime_dir=None, shared_dir=shared))
 
     def upload_entries(self, spec: RunSpec) -> list[sync.Entry]:
         """The run folder's files: the project snapshot and amlexec's runtime folder."""
