@@ -10,7 +10,6 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from . import snapshot as snapshots
 from .config.compute import ComputeTarget
@@ -32,6 +31,7 @@ from .targets.base import (
     refuse_lock_options,
     target_for,
 )
+from .targets.options import RunOptions
 from .transport import process
 
 __all__ = ["SubmitRequest", "SubmitResult", "execute", "finalize", "open_store", "run_worker", "submit"]
@@ -47,10 +47,12 @@ class SubmitRequest:
     script: str | None = None
     args: tuple[str, ...] = ()
     target: str | None = None
-    conda_file: str | None = None
-    spark_file: str | None = None
     detach: bool = False
-    options: dict[str, Any] = field(default_factory=dict)
+    options: RunOptions = field(default_factory=RunOptions)  # -d, -s and the target's switches
+
+    def __post_init__(self) -> None:
+        # A mapping of the options' fields is accepted too (scripts and tests that drive submit directly).
+        object.__setattr__(self, "options", RunOptions.of(self.options))
 
 
 @dataclass(frozen=True)
@@ -91,9 +93,10 @@ def submit(project: Project, req: SubmitRequest, *, sink: Sink, progress: Progre
     if script is not None and script not in {f.path for f in snap.files}:
         raise excluded_error(script)
     refuse_lock_options(target, compute, req.options)
-    project.check_before_run(rc, compute, argv=argv, env=rc.env, conda_file=req.conda_file,
-                             spark_file=req.spark_file)
-    target.check(rc, req.conda_file, req.spark_file, req.options)
+    options = req.options
+    project.check_before_run(rc, compute, argv=argv, env=rc.env, conda_file=options.conda_file,
+                             spark_file=options.spark_file)
+    target.check(rc, options.conda_file, options.spark_file, options)
     if not rc.tracked_run and req.detach:
         raise UsageError(f"{rc.file_name} has TrackedRun: false, so a detached run could not be followed",
                          hint="run it attached (without -a), or set TrackedRun: true")
@@ -159,8 +162,7 @@ def _stage(store: HistoryStore, record: RunRecord, *, project: Project, req: Sub
     env = {"PYTHONUNBUFFERED": "1", **rc.env,
            **run_context_env(project, run_id, target=compute.name, runconfig=rc.name)}
     spec = RunSpec(run_id=run_id, project=project, compute=compute, runconfig=rc, argv=argv, env=env,
-                   workdir=workdir, run_dir=store.run_dir(run_id), conda_file=req.conda_file,
-                   spark_file=req.spark_file, options=dict(req.options))
+                   workdir=workdir, run_dir=store.run_dir(run_id), options=req.options)
     ControlLog(spec.run_dir / CONTROL_LOG).write(
         f"snapshot: {len(snap.files)} files, {snap.total_bytes} bytes",
         f"target: {compute.name} ({compute.type}); runconfig: {rc.name}; framework: {rc.framework}",
@@ -210,7 +212,7 @@ def _start_worker(store: HistoryStore, spec: RunSpec) -> None:
     payload = {
         "project": str(spec.project.root), "run_id": spec.run_id, "runconfig": spec.runconfig.name,
         "target": spec.compute.name, "argv": spec.argv, "env": spec.env, "workdir": str(spec.workdir),
-        "conda_file": spec.conda_file, "spark_file": spec.spark_file, "options": spec.options,
+        "options": spec.options.to_json(),
     }
     path = spec.run_dir / SUBMIT_FILE
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # env values may be secrets
@@ -236,8 +238,7 @@ def run_worker(submit_file: Path) -> int:
         compute = project.load_compute(payload["target"])
         spec = RunSpec(run_id=run_id, project=project, compute=compute, runconfig=rc,
                        argv=payload["argv"], env=payload["env"], workdir=Path(payload["workdir"]),
-                       run_dir=store.run_dir(run_id), conda_file=payload["conda_file"],
-                       spark_file=payload["spark_file"], options=payload["options"])
+                       run_dir=store.run_dir(run_id), options=RunOptions.from_json(payload["options"]))
         submit_file.unlink(missing_ok=True)
     except BaseException as exc:
         raised = _abandon(store, run_id, exc, lambda _line: None)

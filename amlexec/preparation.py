@@ -11,6 +11,7 @@ from .errors import UsageError
 from .project import Project
 from .targets import registry
 from .targets.base import Progress, preparing, refuse_lock_options, target_for, with_engine
+from .targets.options import RunOptions
 from .targets.types import Capability
 
 if TYPE_CHECKING:
@@ -28,6 +29,13 @@ class PrepareRequest:
     conda_from_pypi: bool = False  # no lock yet: install the conda specs as PyPI wheels
     relock: bool = False  # the lock no longer matches: relock it (with the options it was made with)
 
+    @property
+    def options(self) -> RunOptions:
+        """The switches as the options object targets take (the same one a submit carries)."""
+        return RunOptions(conda_file=self.conda_file, offline=self.offline,
+                          python_from_base_image=self.python_from_base_image, conda_from_pypi=self.conda_from_pypi,
+                          relock=self.relock)
+
 
 def prepare(project: Project, req: PrepareRequest, *, progress: Progress) -> dict[str, Any]:
     """Build (or find) the environment of the runconfig's target; a summary of what was done."""
@@ -40,17 +48,8 @@ def prepare(project: Project, req: PrepareRequest, *, progress: Progress) -> dic
             f"target '{compute.name}' (type {compute.type}) has no environment to prepare",
             hint="the local target runs with the packages of its pythonLocation; install them there",
         )
-    wishes = {"python_from_base_image": req.python_from_base_image, "conda_from_pypi": req.conda_from_pypi,
-              "relock": req.relock}
-    refuse_lock_options(target, compute, wishes)
-    chosen = None
-    if any(wishes.values()):
-        from .environment.imagelock import LockWishes
-
-        chosen = LockWishes(python_from_base_image=req.python_from_base_image,
-                            conda_from_pypi=req.conda_from_pypi, relock=req.relock)
-    prepared = preparer.prepare(rc, progress=progress, conda_file=req.conda_file, offline=req.offline,
-                                force=req.force, wishes=chosen)
+    refuse_lock_options(target, compute, req.options)
+    prepared = preparer.prepare(rc, progress=progress, options=req.options, force=req.force)
     return {"target": compute.name, "runconfig": rc.name, **prepared.summary()}
 
 

@@ -34,21 +34,6 @@ RelockOpt = Annotated[bool, typer.Option(
     "the base image, relock it (with the options it was made with) instead of stopping.")]
 
 
-def _target_options(*, offline: bool | None, keep_container: bool, python_from_base_image: bool = False,
-                    conda_from_pypi: bool = False, relock: bool = False) -> dict:
-    """CLI switches for the target, carried to it in `RunSpec.options` (also into detached runs)."""
-    options: dict = {}
-    if offline is not None:
-        options["offline"] = offline
-    if keep_container:
-        options["keep_container"] = True
-    for name, value in (("python_from_base_image", python_from_base_image), ("conda_from_pypi", conda_from_pypi),
-                        ("relock", relock)):
-        if value:
-            options[name] = True
-    return options
-
-
 def _console_sink(json_mode: bool):
     out = sys.stderr.buffer if json_mode else sys.stdout.buffer
     err = sys.stderr.buffer
@@ -96,15 +81,15 @@ def submit(
     from ..experiment import SubmitRequest
     from ..experiment import submit as do_submit
     from ..runs import describe, open_store
+    from ..targets.options import RunOptions
 
     json_mode = not output.for_people  # with a data format, stdout holds the data alone; the stream goes to stderr
     words = list(script_and_args or [])
     request = SubmitRequest(runconfig=run_configuration, script=words[0] if words else None,
-                            args=tuple(words[1:]), target=target, conda_file=conda_file, spark_file=spark_file,
-                            detach=detach, options=_target_options(
-                                offline=offline, keep_container=keep_container,
-                                python_from_base_image=python_from_base_image, conda_from_pypi=conda_from_pypi,
-                                relock=relock))
+                            args=tuple(words[1:]), target=target, detach=detach, options=RunOptions(
+                                conda_file=conda_file, spark_file=spark_file, offline=offline,
+                                keep_container=keep_container, python_from_base_image=python_from_base_image,
+                                conda_from_pypi=conda_from_pypi, relock=relock))
     project = project_here()
     announce = progress if json_mode else (lambda line: typer.echo(line))
     result = do_submit(project, request, sink=_console_sink(json_mode), progress=progress, announce=announce)

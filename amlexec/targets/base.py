@@ -20,10 +20,10 @@ from ..config.runconfig import RunConfig
 from ..errors import ConfigError, UsageError
 from ..project import Project
 from . import registry
+from .options import RunOptions
 from .types import Capability, TargetType
 
 if TYPE_CHECKING:  # the Docker engine and lock wishes only as types: importing base imports neither
-    from ..environment.imagelock import LockWishes
     from ..image.engine import Engine
 
 Sink = Callable[[str, bytes], None]
@@ -49,9 +49,15 @@ class RunSpec:
     env: dict[str, str]  # EnvironmentVariables plus the target-independent run context variables
     workdir: Path  # a private copy of the project snapshot, made before the run starts
     run_dir: Path  # this run's folder in local run history: logs, metrics and outputs land here
-    conda_file: str | None = None  # -d override
-    spark_file: str | None = None  # -s override
-    options: dict[str, Any] = field(default_factory=dict)  # target-specific switches from the CLI
+    options: RunOptions = field(default_factory=RunOptions)  # -d, -s and the target's switches
+
+    @property
+    def conda_file(self) -> str | None:
+        return self.options.conda_file
+
+    @property
+    def spark_file(self) -> str | None:
+        return self.options.spark_file
 
 
 @dataclass(frozen=True)
@@ -130,7 +136,7 @@ class Target(Protocol):
     independent_runs: ClassVar[bool]
 
     def check(self, runconfig: RunConfig, conda_file: str | None, spark_file: str | None,
-              options: Mapping[str, Any] | None = None) -> None:
+              options: RunOptions | None = None) -> None:
         """Validate what can be validated before a run is recorded, so a broken dependency file, a stale
         lock or a missing program fails the command without leaving a Failed run."""
 
@@ -150,9 +156,10 @@ class Target(Protocol):
 class PreparingTarget(Target, Protocol):
     """A target of a type with `Capability.PREPARES_ENVIRONMENT`: `experiment prepare` works on it."""
 
-    def prepare(self, runconfig: RunConfig, *, progress: Progress, conda_file: str | None = None,
-                offline: bool | None = None, force: bool = False, wishes: LockWishes | None = None) -> Prepared:
-        """Find or build the run environment ahead of runs; `wishes` only reach lock-building types."""
+    def prepare(self, runconfig: RunConfig, *, progress: Progress, options: RunOptions,
+                force: bool = False) -> Prepared:
+        """Find or build the run environment ahead of runs (`-d`, offline and the lock switches in
+        `options`; the lock switches only reach lock-building types); `force` builds it again."""
 
 
 class EngineTarget(Target, Protocol):
@@ -177,13 +184,9 @@ def reattachable(target: Target, handle: RunHandle) -> ReattachableHandle | None
     return cast(ReattachableHandle, handle) if target.kind.has(Capability.CAN_REATTACH) else None
 
 
-LOCK_OPTIONS = {"python_from_base_image": "--python-from-base-image", "conda_from_pypi": "--conda-from-pypi",
-                "relock": "--relock"}
-
-
-def refuse_lock_options(target: Target, compute: ComputeTarget, options: Mapping[str, Any]) -> None:
+def refuse_lock_options(target: Target, compute: ComputeTarget, options: RunOptions) -> None:
     """The conda-lock switches only steer targets that build from a lock; elsewhere they would do nothing."""
-    given = [flag for key, flag in LOCK_OPTIONS.items() if options.get(key)]
+    given = options.lock_flags()
     if given and not target.kind.has(Capability.BUILDS_FROM_CONDA_LOCKS):
         verb = "applies" if len(given) == 1 else "apply"
         lockers = registry.spoken(registry.with_capability(Capability.BUILDS_FROM_CONDA_LOCKS))

@@ -11,11 +11,9 @@ driver's process group; the application id and the cluster's UI address land in 
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from ...config.runconfig import RunConfig
-from ...environment.imagelock import LockWishes
 from ...environment.plan import EnvironmentPlan, plan_environment
 from ...environment.spark import (
     SparkMaster,
@@ -31,6 +29,7 @@ from ...transport.remotehost import RemoteHost, RemoteLayout
 from ...transport.session import Session
 from ...transport.ssh import SshSettings
 from ..base import CONTROL_LOG, DRIVER_LOG, Progress, RunSpec
+from ..options import RunOptions
 from ..ssh import DEFAULT_PYTHON
 from ..ssh.run import SshRun
 from ..ssh.target import SshTarget, remote_path
@@ -74,7 +73,7 @@ class ClusterTarget(SshTarget):
         return remote_path(home, self.compute.python_location or DEFAULT_PYTHON)
 
     def check(self, runconfig: RunConfig, conda_file: str | None, spark_file: str | None,
-              options: Mapping[str, Any] | None = None) -> None:
+              options: RunOptions | None = None) -> None:
         """Before a run is recorded: the connection settings, the dependency files and the Spark settings."""
         super().check(runconfig, conda_file, spark_file, options)
         self._plan(runconfig, conda_file)
@@ -92,13 +91,12 @@ class ClusterTarget(SshTarget):
                                           progress=progress, log_dir=self.project.state_dir / "builds",
                                           build=build, force=force, missing_hint=missing_hint)
 
-    def prepare(self, runconfig: RunConfig, *, progress: Progress, conda_file: str | None = None,
-                offline: bool | None = None, force: bool = False,
-                wishes: LockWishes | None = None) -> ClusterEnvironment:
+    def prepare(self, runconfig: RunConfig, *, progress: Progress, options: RunOptions,
+                force: bool = False) -> ClusterEnvironment:
         """`experiment prepare`: find or build the environment on the head node. Always offline for the
         head node (which may not reach PyPI): this machine downloads the wheels, so `offline` is moot; it
-        installs no conda lock, so there are no `wishes` (refuse_lock_options turns them away first)."""
-        plan = self._plan(runconfig, conda_file)
+        installs no conda lock, so the lock switches are moot too (refuse_lock_options turns them away)."""
+        plan = self._plan(runconfig, options.conda_file)
         try:
             return self._ensure(plan, progress, force=force)
         finally:

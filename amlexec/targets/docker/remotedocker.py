@@ -16,12 +16,11 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import posixpath
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from ...config.compute import ComputeTarget
 from ...config.runconfig import RunConfig
-from ...environment.imagelock import LockWishes
 from ...errors import AmlexecError, NotFoundError, StorageError, UnavailableError
 from ...image.engine import Engine, sdk_errors
 from ...image.environment_image import PreparedImage, _pull
@@ -33,6 +32,7 @@ from ...transport.remotehost import RemoteHost
 from ...transport.session import Session
 from ...transport.ssh import SshSettings, is_connection_error
 from ..base import Progress, RunSpec
+from ..options import RunOptions
 from ..runenv import share_variable
 from ..ssh.target import check_ssh_settings, remote_path, removed_on_failure, run_settings, upload_run
 from ..types import TargetType
@@ -110,7 +110,7 @@ class RemoteDockerTarget(DockerTarget):
                                    f"answering ({reason})", hint=ATTACH_HINT) from exc
 
     def check(self, runconfig: RunConfig, conda_file: str | None, spark_file: str | None,
-              options: Mapping[str, Any] | None = None) -> None:
+              options: RunOptions | None = None) -> None:
         """Before a run is recorded: the connection settings, then everything the docker target checks."""
         check_ssh_settings(self.compute)
         super().check(runconfig, conda_file, spark_file, options)
@@ -148,15 +148,13 @@ class RemoteDockerTarget(DockerTarget):
         with self._talking_to_host(f"copying image {ref}"):
             return copy_image(local, self.engine, ref, progress=progress, dest_name=f"{self.display}'s Docker engine")
 
-    def prepare(self, runconfig: RunConfig, *, progress: Progress, conda_file: str | None = None,
-                offline: bool | None = None, force: bool = False,
-                wishes: LockWishes | None = None) -> PreparedImage:
+    def prepare(self, runconfig: RunConfig, *, progress: Progress, options: RunOptions,
+                force: bool = False) -> PreparedImage:
         try:
             with self._talking_to_host("preparing the run environment"):
-                self.check(runconfig, conda_file, None, {"relock": bool(wishes and wishes.relock)})
+                self.check(runconfig, options.conda_file, None, RunOptions(relock=options.relock))
                 self.ensure_base_image(progress)
-                return super().prepare(runconfig, progress=progress, conda_file=conda_file, offline=offline,
-                                       force=force, wishes=wishes)
+                return super().prepare(runconfig, progress=progress, options=options, force=force)
         finally:
             self.close()
 
@@ -232,7 +230,7 @@ class RemoteDockerTarget(DockerTarget):
 
 
 def _keep(spec: RunSpec) -> bool:
-    return bool(spec.options.get("keep_container"))
+    return spec.options.keep_container
 
 
 def _http_error(exc: BaseException) -> bool:

@@ -13,7 +13,7 @@ import contextlib
 import os
 import shutil
 import socket
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -27,6 +27,7 @@ from ...project import Project
 from ...runlog import ControlLog
 from ...runtime import runtime_dir
 from ..base import CONTROL_LOG, Progress, RunSpec, check_shared_directory
+from ..options import RunOptions
 from ..types import TargetType
 from . import DOCKER
 from .container import ContainerPlan, HostFolders
@@ -101,7 +102,7 @@ class DockerTarget:
         return {}  # the environment image says which Python, once it is found or built
 
     def check(self, runconfig: RunConfig, conda_file: str | None, spark_file: str | None,
-              options: Mapping[str, Any] | None = None) -> None:
+              options: RunOptions | None = None) -> None:
         """Before a run is recorded: the framework, the dependency file and its pinned lock must be usable.
 
         Needs no engine, so a broken dependency file or a lock written for an older version of it fails the
@@ -115,18 +116,19 @@ class DockerTarget:
             self.project.load_spark(runconfig, spark_file)
         if self.compute.shared_volumes:
             check_shared_directory(self.compute, self.project)
-        offline_setting((options or {}).get("offline"), self.compute)  # a bad AMLEXEC_OFFLINE fails here
+        options = options or RunOptions()
+        offline_setting(options.offline, self.compute)  # a bad AMLEXEC_OFFLINE fails here
         request = self._request(runconfig, conda_file=conda_file, offline=False)
         plan_environment(request.deps, display=request.deps_display, root=request.project_root)
-        if not (options or {}).get("relock"):
+        if not options.relock:
             refuse_stale_pin(request.deps, deps_path=request.deps_path, deps_display=request.deps_display,
                              display=request.display)
 
-    def prepare(self, runconfig: RunConfig, *, progress: Progress, conda_file: str | None = None,
-                offline: bool | None = None, force: bool = False,
-                wishes: LockWishes | None = None) -> PreparedImage:
+    def prepare(self, runconfig: RunConfig, *, progress: Progress, options: RunOptions,
+                force: bool = False) -> PreparedImage:
         """Find or build the run environment image (`experiment prepare`)."""
-        request = self._request(runconfig, conda_file=conda_file, offline=offline, wishes=wishes)
+        request = self._request(runconfig, conda_file=options.conda_file, offline=options.offline,
+                                wishes=options.wishes(at_submit=False))
         return ensure_environment_image(request, self.engine, progress=progress, force=force)
 
     def ensure_environment(self, spec: RunSpec, progress: Progress) -> dict[str, Any]:
@@ -135,8 +137,8 @@ class DockerTarget:
         Returns what the run records about its environment (which image, which Python, which lock).
         """
         rc = spec.runconfig
-        request = self._request(rc, conda_file=spec.conda_file, offline=spec.options.get("offline"),
-                                wishes=wishes_from_options(spec.options))
+        request = self._request(rc, conda_file=spec.conda_file, offline=spec.options.offline,
+                                wishes=spec.options.wishes(at_submit=True))
         hint = (f"build it with `amlexec experiment prepare -c {rc.name}`, or set PrepareEnvironment: true in "
                 f"{rc.file_name} to build it at submit")
         prepared = ensure_environment_image(request, self.engine, progress=progress,
@@ -190,7 +192,7 @@ class DockerTarget:
         assert self._prepared is not None
         prepared = self._prepared
         errors = self.engine.errors
-        keep = bool(spec.options.get("keep_container"))
+        keep = spec.options.keep_container
         folders = self.host_folders(spec, prepared, keep=keep)
         plan = self.plan(spec, prepared, host_folders=folders)
         if plan.binds:
@@ -230,11 +232,4 @@ class DockerTarget:
     def restore(self, state: dict[str, Any]) -> DockerRun:
         return DockerRun.from_state(self.engine, state)
 
-
-def wishes_from_options(options: dict[str, Any]) -> LockWishes:
-    """`--python-from-base-image`, `--conda-from-pypi` and `--relock` as carried in `RunSpec.options`, for a
-    submit: an environment prepare made is used as it is (`LockWishes.at_submit`)."""
-    return LockWishes(python_from_base_image=bool(options.get("python_from_base_image")),
-                      conda_from_pypi=bool(options.get("conda_from_pypi")), relock=bool(options.get("relock")),
-                      at_submit=True)
 

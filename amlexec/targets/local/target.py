@@ -28,6 +28,7 @@ from ..base import (
     Sink,
     check_shared_directory,
 )
+from ..options import RunOptions
 from ..outputs import collect_outputs
 from ..runenv import RunLayout, run_environment
 from ..types import TargetType
@@ -113,7 +114,7 @@ class LocalTarget:
         return self.python_facts()
 
     def check(self, rc: RunConfig, conda_file: str | None, spark_file: str | None,
-              options: Mapping[str, Any] | None = None) -> None:
+              options: RunOptions | None = None) -> None:
         """Before a run is recorded: the interpreter, the shared folder and the dependency files."""
         self.interpreter()
         self.project.require_overrides(rc, conda_file, spark_file)

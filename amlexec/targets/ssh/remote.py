@@ -8,13 +8,13 @@ collected.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from ...config.runconfig import RunConfig
 from ...errors import ConfigError
 from ...transport.remotehost import RemoteHost
 from ..base import Progress, RunSpec
+from ..options import RunOptions
 from ..types import TargetType
 from . import DEFAULT_PYTHON, REMOTE
 from .target import SshTarget, remote_path, run_python
@@ -50,7 +50,7 @@ class RemoteTarget(SshTarget):
                 "python_source": "pythonLocation"}
 
     def check(self, runconfig: RunConfig, conda_file: str | None, spark_file: str | None,
-              options: Mapping[str, Any] | None = None) -> None:
+              options: RunOptions | None = None) -> None:
         """Before a run is recorded: the connection settings, the `-d`/`-s` files, and plain Python."""
         super().check(runconfig, conda_file, spark_file, options)
         if runconfig.is_pyspark:

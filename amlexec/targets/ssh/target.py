@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import posixpath
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 from ...config.compute import ComputeTarget
@@ -24,6 +24,7 @@ from ...transport.remotehost import RemoteHost
 from ...transport.session import Session
 from ...transport.ssh import SshSettings
 from ..base import CONTROL_LOG, METRICS_FILE, Progress, RunSpec
+from ..options import RunOptions
 from ..runenv import RunLayout, run_environment
 from ..types import TargetType
 from .run import SshRun
@@ -127,7 +128,7 @@ class SshTarget:
         return {}  # the host's interpreter is known only once connected (ensure_environment)
 
     def check(self, runconfig: RunConfig, conda_file: str | None, spark_file: str | None,
-              options: Mapping[str, Any] | None = None) -> None:
+              options: RunOptions | None = None) -> None:
         """Before a run is recorded: the connection settings and the `-d`/`-s` files (a subclass adds its own)."""
         check_ssh_settings(self.compute)
         self.project.require_overrides(runconfig, conda_file, spark_file)
