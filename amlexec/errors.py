@@ -67,10 +67,6 @@ class AuthError(AmlexecError):
     exit_code = ExitCode.AUTH
 
 
-class CanceledError(AmlexecError):
-    exit_code = ExitCode.CANCELED
-
-
 class RunUnreachableError(UnavailableError):
     """The host of a started run stopped answering. The run itself may well go on there, so its record
     says `Unreachable` (not Failed) and is settled when the host answers again."""

@@ -48,7 +48,7 @@ def list_runs(
         with no_cycle_collection():
             _show_listing(store, store.listing(**filters, last=last), output, query)
         return
-    records = store.list(**filters, last=PAGE if paged else last)
+    records = store.query(**filters, last=PAGE if paged else last)
     infos = describe_many(store, records)
     names = metric_names(infos)
     show("history list", [list_row(i, names) for i in infos], output, keep=("Run_id", "Status"))
@@ -111,7 +111,7 @@ def last(output: OutputOpt = OutputFormat.table, query: QueryOpt = None) -> None
 
     project = project_here()
     store = open_store(project)
-    records = store.list(last=1)
+    records = store.query(last=1)
     if not records:
         raise NotFoundError("this project has no runs yet", hint="amlexec experiment submit -c local SCRIPT")
     _show_run("history last", describe(store, refresh(store, project, records[0])), output, query)

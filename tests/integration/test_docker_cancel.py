@@ -52,7 +52,7 @@ def test_ctrl_c_stops_the_container_and_records_canceled(docker_project):
     assert docker_project.containers() == [], "the container is stopped and removed"
     from amlexec.experiment import open_store
 
-    (record,) = open_store(docker_project.project).list()
+    (record,) = open_store(docker_project.project).query()
     assert record.status == "Canceled" and record.exit_code == 130
 
 
