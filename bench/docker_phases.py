@@ -68,7 +68,7 @@ def main() -> None:
     for phase, targets in PHASES.items():
         for module, attr in targets:
             wrap(phase, module, attr)
-    import amlexec.experiment as experiment
+    import amlexec.runs.submit as experiment
 
     experiment.snapshots = sys.modules["amlexec.snapshot"]  # the wrapped functions, through its alias
     commands_start = time.perf_counter()

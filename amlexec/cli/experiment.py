@@ -78,9 +78,9 @@ def submit(
     Exits with the script's own exit code. Ctrl-C cancels the run (exit 130); on SSH targets
     (remote, remotedocker) it detaches instead: the run goes on and `history logs -r ID --follow` reattaches.
     """
-    from ..experiment import SubmitRequest
-    from ..experiment import submit as do_submit
-    from ..runs import describe, open_store
+    from ..runs.records import describe, open_store
+    from ..runs.submit import SubmitRequest
+    from ..runs.submit import submit as do_submit
     from ..targets.options import RunOptions
 
     json_mode = not output.for_people  # with a data format, stdout holds the data alone; the stream goes to stderr
@@ -141,8 +141,8 @@ def _summary(info: dict, *, detached: bool) -> None:
 @app.command("cancel")
 def cancel(run: RunIdOpt, output: OutputOpt = OutputFormat.table, query: QueryOpt = None) -> None:
     """Cancel a running run (for example one started with -a)."""
-    from ..runs import cancel as do_cancel
-    from ..runs import describe, open_store
+    from ..runs.records import cancel as do_cancel
+    from ..runs.records import describe, open_store
 
     project = project_here()
     record = do_cancel(project, run, progress)
@@ -153,7 +153,7 @@ def cancel(run: RunIdOpt, output: OutputOpt = OutputFormat.table, query: QueryOp
 @app.command("return")
 def return_outputs(run: RunIdOpt) -> None:
     """Copy a run's outputs/ into the project's outputs/ folder. Nothing is written through a symbolic link."""
-    from ..runs import copy_outputs, get_run, project_outputs
+    from ..runs.records import copy_outputs, get_run, project_outputs
 
     project = project_here()
     store, record = get_run(project, run)
@@ -185,8 +185,8 @@ def prepare(
     .amlexec/locks/. The image is tagged by a hash of the base image, the dependency file's meaning and
     the lock: with no change, nothing is built.
     """
-    from ..preparation import PrepareRequest
-    from ..preparation import prepare as do_prepare
+    from ..runs.preparation import PrepareRequest
+    from ..runs.preparation import prepare as do_prepare
 
     result = do_prepare(project_here(), PrepareRequest(
         runconfig=run_configuration, target=target, conda_file=conda_file, offline=offline, force=force,
@@ -205,8 +205,8 @@ def clean(
     query: QueryOpt = None,
 ) -> None:
     """Remove the Docker images and stopped containers amlexec made for this project (only those)."""
-    from ..preparation import clean as do_clean
-    from ..preparation import clean_candidates, clean_engine
+    from ..runs.preparation import clean as do_clean
+    from ..runs.preparation import clean_candidates, clean_engine
 
     project = project_here()
     with clean_engine(project, target) as engine:

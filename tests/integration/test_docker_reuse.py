@@ -83,7 +83,7 @@ def test_prepared_online_then_submitted_offline_builds_nothing(target, monkeypat
 
 
 def _records(project: Any) -> list[Any]:
-    from amlexec.experiment import open_store
+    from amlexec.runs.submit import open_store
 
     return open_store(project.project).query()
 

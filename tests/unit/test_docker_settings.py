@@ -147,7 +147,7 @@ def test_engine_down_is_one_clear_error(tmp_path):
 
 
 def test_importing_the_docker_target_does_not_import_the_sdk():
-    code = ("import sys, amlexec.targets.docker.target, amlexec.image.environment_image, amlexec.preparation;"
+    code = ("import sys, amlexec.targets.docker.target, amlexec.image.environment_image, amlexec.runs.preparation;"
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('docker', 'paramiko')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -10,14 +10,14 @@ from datetime import datetime
 
 import pytest
 
-import amlexec.runs as runs
+import amlexec.runs.records as runs
 from amlexec.history import docs
 from amlexec.history.docs import StoredDoc, listing_objects, listing_text
 from amlexec.history.report import with_all_metrics
 from amlexec.history.store import HistoryStore, RunRecord
 from amlexec.output import OutputFormat, apply_query, render
 from amlexec.output.jsontext import json_safe, to_json
-from amlexec.runs import describe, describe_listing, describe_many
+from amlexec.runs.records import describe, describe_listing, describe_many
 from amlexec.transport import process
 
 TIMES = {"start_time_utc": "2017-09-08T01:11:21.000Z", "end_time_utc": "2017-09-08T01:11:25.890Z"}

@@ -76,7 +76,7 @@ def test_unknown_run_is_not_found(store):
 
 
 def test_recorded_attachments_stand_for_the_folder_of_a_finished_run_only(store):
-    from amlexec.runs import describe_many
+    from amlexec.runs.records import describe_many
 
     run = store.create_run(project="p", status="Running")
     (store.run_dir(run.run_id) / "driver_log.txt").write_text("x")

@@ -23,7 +23,7 @@ from ...environment.spark import (
     spark_submit_argv,
 )
 from ...errors import EnvironmentBuildError
-from ...runlog import ControlLog
+from ...runs.runlog import ControlLog
 from ...transport import detached, sync
 from ...transport.remotehost import RemoteHost, RemoteLayout
 from ...transport.session import Session

@@ -24,7 +24,7 @@ from ...errors import AmlexecError, UsageError
 from ...image.engine import Engine
 from ...image.environment_image import EnvironmentRequest, PreparedImage, ensure_environment_image
 from ...project import Project
-from ...runlog import ControlLog
+from ...runs.runlog import ControlLog
 from ...runtime import runtime_dir
 from ..base import CONTROL_LOG, Progress, RunSpec, check_shared_directory
 from ..options import RunOptions

@@ -17,7 +17,7 @@ from ...config.compute import ComputeTarget
 from ...config.runconfig import RunConfig
 from ...errors import AmlexecError, NotFoundError
 from ...project import Project
-from ...runlog import ControlLog
+from ...runs.runlog import ControlLog
 from ...runtime import runtime_files
 from ...transport import detached, sync
 from ...transport.remotehost import RemoteHost

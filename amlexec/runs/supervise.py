@@ -10,14 +10,14 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from . import snapshot as snapshots
-from .errors import AmlexecError, RunUnreachableError, StorageError
-from .history.store import HistoryStore, RunRecord, utc_now
-from .interrupts import Interrupts
+from .. import snapshot as snapshots
+from ..errors import AmlexecError, RunUnreachableError, StorageError
+from ..history.store import HistoryStore, RunRecord, utc_now
+from ..interrupts import Interrupts
+from ..targets.base import CONTROL_LOG, Progress, RunHandle, RunSpec, Sink, Target, python_line
+from ..targets.types import Capability
 from .runlog import ControlLog
 from .settle import finalize, never_raising
-from .targets.base import CONTROL_LOG, Progress, RunHandle, RunSpec, Sink, Target, python_line
-from .targets.types import Capability
 
 
 @dataclass

@@ -7,15 +7,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .errors import UsageError
-from .project import Project
-from .targets import registry
-from .targets.base import Progress, preparing, refuse_lock_options, target_for, with_engine
-from .targets.options import RunOptions
-from .targets.types import Capability
+from ..errors import UsageError
+from ..project import Project
+from ..targets import registry
+from ..targets.base import Progress, preparing, refuse_lock_options, target_for, with_engine
+from ..targets.options import RunOptions
+from ..targets.types import Capability
 
 if TYPE_CHECKING:
-    from .image.engine import Engine
+    from ..image.engine import Engine
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ def prepare(project: Project, req: PrepareRequest, *, progress: Progress) -> dic
 def clean_engine(project: Project, target: str | None = None) -> Iterator[Engine]:
     """The engine `experiment clean` works on: this machine's, or the one a docker-type target names
     (a remotedocker target's host, connected for the duration)."""
-    from .image.engine import Engine
+    from ..image.engine import Engine
 
     if target is None:
         yield Engine.local()
@@ -74,15 +74,15 @@ def clean_engine(project: Project, target: str | None = None) -> Iterator[Engine
 
 def clean_candidates(project: Project, engine: Engine | None = None) -> dict[str, list[dict[str, Any]]]:
     """The images and stopped containers amlexec made for this project (on this machine's engine by default)."""
-    from .image.cleanup import find_project_resources
-    from .image.engine import Engine
+    from ..image.cleanup import find_project_resources
+    from ..image.engine import Engine
 
     return find_project_resources(engine or Engine.local(), project.root)
 
 
 def clean(project: Project, candidates: dict[str, list[dict[str, Any]]], *, progress: Progress,
           engine: Engine | None = None) -> dict[str, Any]:
-    from .image.cleanup import remove_resources
-    from .image.engine import Engine
+    from ..image.cleanup import remove_resources
+    from ..image.engine import Engine
 
     return remove_resources(engine or Engine.local(), candidates, progress=progress)

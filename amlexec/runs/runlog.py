@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from .errors import StorageError
-from .history.store import utc_now
-from .targets.base import DRIVER_LOG, METRICS_FILE
+from ..errors import StorageError
+from ..history.store import utc_now
+from ..targets.base import DRIVER_LOG, METRICS_FILE
 
 
 class ControlLog:

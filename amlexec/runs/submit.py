@@ -11,17 +11,14 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import snapshot as snapshots
-from .config.compute import ComputeTarget
-from .config.runconfig import FILE_PLACEHOLDER, RunConfig
-from .errors import AmlexecError, ExitCode, StorageError, UsageError
-from .history.store import HistoryStore, RunRecord
-from .project import Project
-from .runlog import ControlLog, read_git_commit, release_space, reserve_space
-from .scriptpath import excluded_error, printable, resolve_script, run_argv
-from .settle import finalize, never_raising
-from .supervise import as_error, execute, reason
-from .targets.base import (
+from .. import snapshot as snapshots
+from ..config.compute import ComputeTarget
+from ..config.runconfig import FILE_PLACEHOLDER, RunConfig
+from ..errors import AmlexecError, ExitCode, StorageError, UsageError
+from ..history.store import HistoryStore, RunRecord
+from ..project import Project
+from ..scriptpath import excluded_error, printable, resolve_script, run_argv
+from ..targets.base import (
     CONTROL_LOG,
     Progress,
     RunSpec,
@@ -31,8 +28,11 @@ from .targets.base import (
     refuse_lock_options,
     target_for,
 )
-from .targets.options import RunOptions
-from .transport import process
+from ..targets.options import RunOptions
+from ..transport import process
+from .runlog import ControlLog, read_git_commit, release_space, reserve_space
+from .settle import finalize, never_raising
+from .supervise import as_error, execute, reason
 
 __all__ = ["SubmitRequest", "SubmitResult", "execute", "finalize", "open_store", "run_worker", "submit"]
 
@@ -208,7 +208,7 @@ def _forget(store: HistoryStore, run_id: str) -> None:
 
 # -- detached runs ------------------------------------------------------------------------------------
 def _start_worker(store: HistoryStore, spec: RunSpec) -> None:
-    """A detached run is supervised by a background amlexec process (`python -m amlexec.worker`)."""
+    """A detached run is supervised by a background amlexec process (`python -m amlexec.runs.worker`)."""
     payload = {
         "project": str(spec.project.root), "run_id": spec.run_id, "runconfig": spec.runconfig.name,
         "target": spec.compute.name, "argv": spec.argv, "env": spec.env, "workdir": str(spec.workdir),
@@ -220,7 +220,7 @@ def _start_worker(store: HistoryStore, spec: RunSpec) -> None:
         json.dump(payload, fh)
     with open(spec.run_dir / "worker.log", "ab") as worker_log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "amlexec.worker", str(path)], stdin=subprocess.DEVNULL,
+            [sys.executable, "-m", "amlexec.runs.worker", str(path)], stdin=subprocess.DEVNULL,
             stdout=worker_log, stderr=worker_log, start_new_session=True, cwd=spec.project.root,
         )
     store.update(spec.run_id, supervisor=process.identity(proc.pid))

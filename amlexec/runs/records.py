@@ -8,22 +8,22 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import snapshot as snapshots
-from .config.compute import ComputeTarget
-from .errors import AmlexecError, RunUnreachableError, StorageError, UsageError
-from .experiment import open_store
-from .history.report import metric_values, run_info
-from .history.store import HistoryStore, RunRecord, StoredDoc
-from .notices import warn
-from .project import Project
+from .. import snapshot as snapshots
+from ..config.compute import ComputeTarget
+from ..errors import AmlexecError, RunUnreachableError, StorageError, UsageError
+from ..history.report import metric_values, run_info
+from ..history.store import HistoryStore, RunRecord, StoredDoc
+from ..notices import warn
+from ..project import Project
+from ..targets import registry
+from ..targets.base import DRIVER_LOG, Progress, RunHandle, Running, Sink, Target, Vanished, reattachable, target_for
+from ..transport import process
 from .runlog import read_metrics, release_space
 from .settle import finalize, settle_pending
-from .targets import registry
-from .targets.base import DRIVER_LOG, Progress, RunHandle, Running, Sink, Target, Vanished, reattachable, target_for
-from .transport import process
+from .submit import open_store
 
 if TYPE_CHECKING:
-    from .treecopy import TreeCopy
+    from ..treecopy import TreeCopy
 
 FOLLOW_POLL_SECONDS = 0.1
 
@@ -232,7 +232,7 @@ def copy_outputs(store: HistoryStore, record: RunRecord, dest: Path) -> TreeCopy
 
     Files of the same name are replaced; nothing is written through a symbolic link (treecopy.copy_tree).
     """
-    from .treecopy import copy_tree  # `history list` and `info` never copy a tree: they do not load it
+    from ..treecopy import copy_tree  # `history list` and `info` never copy a tree: they do not load it
 
     return copy_tree(store.run_dir(record.run_id) / "outputs", dest, shown="outputs")
 

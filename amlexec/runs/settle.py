@@ -13,12 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
-from .errors import AmlexecError
-from .fsutil import atomic_write
-from .history.report import attachments
-from .history.store import HistoryStore, RunRecord, utc_now
+from ..errors import AmlexecError
+from ..fsutil import atomic_write
+from ..history.report import attachments
+from ..history.store import HistoryStore, RunRecord, utc_now
+from ..targets.base import CONTROL_LOG, Progress, RunHandle
 from .runlog import ControlLog, MetricsRead, last_output_line, read_metrics, release_space
-from .targets.base import CONTROL_LOG, Progress, RunHandle
 
 T = TypeVar("T")
 SKIPPED_METRICS_PROPERTY = "metrics_skipped_lines"
