@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -130,7 +131,7 @@ def describe_many(store: HistoryStore, records: list[RunRecord]) -> list[dict[st
     return [info for info in describe_listing(store, records) if isinstance(info, dict)]
 
 
-def describe_listing(store: HistoryStore, entries: list[RunRecord | StoredDoc]) -> list[dict[str, Any] | StoredDoc]:
+def describe_listing(store: HistoryStore, entries: Sequence[RunRecord | StoredDoc]) -> list[dict[str, Any] | StoredDoc]:
     """`history info` JSON of each run, in order; a stored document (store.listing) stands for itself."""
     records = [e for e in entries if isinstance(e, RunRecord)]
     stored = store.metrics(r.run_id for r in records)

@@ -84,9 +84,11 @@ def finalize(store: HistoryStore, run_id: str, handle: RunHandle | None, *, stat
         steps.guard("making the run's folder again", lambda: run_dir.mkdir(parents=True, exist_ok=True), None)
     properties: dict[str, Any] = {}
     if handle is not None:
-        for warning in steps.guard("collecting the run's files", lambda: handle.collect(run_dir), []):
+        no_warnings: list[str] = []
+        for warning in steps.guard("collecting the run's files", lambda: handle.collect(run_dir), no_warnings):
             steps.warn(warning)
-        properties.update(steps.guard("reading the run's properties", handle.properties, {}) or {})
+        no_properties: dict[str, Any] = {}
+        properties.update(steps.guard("reading the run's properties", handle.properties, no_properties) or {})
     metrics = read_metrics(run_dir)
     _take_metrics(store, run_id, metrics, steps, properties)
     if properties:

@@ -172,7 +172,7 @@ class ChunkReader(io.RawIOBase):
         return size
 
 
-def extract_tree(stream: IO[bytes], dest: Path, *, strip: str, max_file_bytes: int) -> list[str]:
+def extract_tree(stream: IO[bytes] | io.RawIOBase, dest: Path, *, strip: str, max_file_bytes: int) -> list[str]:
     """Extract regular files under the archive folder `strip` into `dest`; warnings for skipped members.
 
     Only plain files and folders are written, never outside `dest` (no absolute paths, `..`, links or

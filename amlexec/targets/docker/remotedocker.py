@@ -178,13 +178,13 @@ class RemoteDockerTarget(DockerTarget):
         session.progress = progress
         remote_dir = host.layout.run_dir(spec.run_id)
         with removed_on_failure(host, remote_dir, self.close), self._talking_to_host("starting the run"):
-            plan, cid = self._start(spec, host, remote_dir, self._prepared, progress)
+            plan, cid = self._start_on_host(spec, host, remote_dir, self._prepared, progress)
         engine, self._engine, self._session = self.engine, None, None  # the run's handle owns them now
         return RemoteDockerRun(session=session, run_id=spec.run_id, remote_dir=remote_dir, container=plan.name,
                                container_id=cid, local_run_dir=spec.run_dir, keep=_keep(spec),
                                engine=(host, engine))
 
-    def _start(self, spec: RunSpec, host: RemoteHost, remote_dir: str, prepared: PreparedImage,
+    def _start_on_host(self, spec: RunSpec, host: RemoteHost, remote_dir: str, prepared: PreparedImage,
                progress: Progress) -> tuple[ContainerPlan, str]:
         upload_run(host, sync.scan(spec.workdir, prefix="project/"), remote_dir, spec=spec, progress=progress)
         project_dir = posixpath.join(remote_dir, "project")

@@ -26,7 +26,7 @@ from ...image.environment_image import EnvironmentRequest, PreparedImage, ensure
 from ...project import Project
 from ...runs.runlog import ControlLog
 from ...runtime import runtime_dir
-from ..base import CONTROL_LOG, Progress, RunSpec, check_shared_directory
+from ..base import CONTROL_LOG, Progress, ReattachableHandle, RunSpec, check_shared_directory
 from ..options import RunOptions
 from ..types import TargetType
 from . import DOCKER
@@ -121,6 +121,7 @@ class DockerTarget:
         request = self._request(runconfig, conda_file=conda_file, offline=False)
         plan_environment(request.deps, display=request.deps_display, root=request.project_root)
         if not options.relock:
+            assert request.deps_path is not None  # a docker request always names its dependency file
             refuse_stale_pin(request.deps, deps_path=request.deps_path, deps_display=request.deps_display,
                              display=request.display)
 
@@ -186,7 +187,7 @@ class DockerTarget:
         os.chmod(state, 0o777)  # as the tar made it: a non-root script user could still log metrics
         return HostFolders(runtime=runtime_dir(), state=state)
 
-    def submit(self, spec: RunSpec, progress: Progress) -> DockerRun:
+    def submit(self, spec: RunSpec, progress: Progress) -> ReattachableHandle:
         if self._prepared is None:
             self.ensure_environment(spec, progress)
         assert self._prepared is not None
@@ -229,7 +230,7 @@ class DockerTarget:
         """Create the container, copy in what is not mounted, start it; its id. Nothing is left on failure."""
         return start_container(self.engine.api, errors, plan, image_ref=prepared.ref, snapshot=snapshot)
 
-    def restore(self, state: dict[str, Any]) -> DockerRun:
+    def restore(self, state: dict[str, Any]) -> ReattachableHandle:
         return DockerRun.from_state(self.engine, state)
 
 

@@ -224,10 +224,15 @@ class LocalRun:
     def cancel(self) -> None:
         if self.proc is None and not process.is_alive({"pid": self.pid, "start": self.start}):
             return  # never signal a recycled pid
-        reap = (lambda: self.proc.poll() is not None) if self.proc is not None else None
+        reap = self._reaper()
         process.kill_group(self.pid, reap=reap)
         if self.proc is not None:
             self.proc.wait()
+
+    def _reaper(self) -> Callable[[], bool] | None:
+        """For our own child, a check that it is gone (and reaped); for a reattached run, nothing."""
+        proc = self.proc
+        return (lambda: proc.poll() is not None) if proc is not None else None
 
     def kill_at_once(self) -> Callable[[], None]:
         return self.kill
@@ -236,7 +241,7 @@ class LocalRun:
         """SIGKILL the run's whole process group at once (a second Ctrl-C during a cancel)."""
         if self.proc is None and not process.is_alive({"pid": self.pid, "start": self.start}):
             return  # never signal a recycled pid
-        reap = (lambda: self.proc.poll() is not None) if self.proc is not None else None
+        reap = self._reaper()
         process.kill_now(self.pid, reap=reap)
 
     def collect(self, run_dir: Path) -> list[str]:

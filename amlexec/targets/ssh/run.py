@@ -121,7 +121,7 @@ class SshRun(SshRunHandle):
         delay, ended = POLL_MIN_SECONDS, False
         last_status = last_metrics = time.monotonic()
         while True:
-            chunk = self._do(lambda h, at=offset: h.read_from(log_path, at), what="reading the run's output",
+            chunk = self._do(partial(_read_from, path=log_path, at=offset), what="reading the run's output",
                              patient=patient)
             if chunk:
                 emit("stdout", chunk)
@@ -146,7 +146,7 @@ class SshRun(SshRunHandle):
 
     def _send_rest(self, offset: int, emit: Sink, appending: bool) -> None:
         path = self._remote(detached.OUTPUT_LOG)
-        while chunk := self._do(lambda h, at=offset: h.read_from(path, at), what="collecting the run's files"):
+        while chunk := self._do(partial(_read_from, path=path, at=offset), what="collecting the run's files"):
             emit("stdout", chunk)
             offset += len(chunk)
 
@@ -238,3 +238,8 @@ def _download_tree(host: RemoteHost, remote: str, local: Path, shown: str = "out
             sftp.get(source, str(partial))
             os.replace(partial, target)
     return warnings
+
+
+def _read_from(host: RemoteHost, *, path: str, at: int) -> bytes:
+    """One chunk of a remote file from an offset (a named function, so the offset is bound, not captured)."""
+    return host.read_from(path, at)
