@@ -148,5 +148,6 @@ def uninstall(folder: Path | None = None) -> tuple[Path, bool]:
     try:
         dest.unlink()
     except OSError as exc:
-        raise StorageError(f"cannot remove {dest}: {exc.strerror or exc}") from exc
+        raise StorageError(f"cannot remove {dest}: {exc.strerror or exc}",
+                           hint=f"remove {dest} by hand, or check the folder's permissions") from exc
     return dest, True

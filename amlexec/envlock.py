@@ -42,7 +42,7 @@ class LockRequest:
 
 def _dependency_file(project: Project, request: LockRequest) -> tuple[Path, str, Any]:
     if request.runconfig and request.conda_file:
-        raise UsageError("give -c RUNCONFIG or -d CONDA_FILE, not both")
+        raise UsageError("give -c RUNCONFIG or -d CONDA_FILE, not both", hint="drop one of the two options")
     if request.runconfig:
         rc = project.load_runconfig(request.runconfig)
         deps = project.load_conda(rc)

@@ -32,6 +32,9 @@ class AmlexecError(Exception):
     """An error the user can act on: `message` says what is wrong, `hint` how to fix it."""
 
     exit_code: ExitCode = ExitCode.INTERNAL
+    # Every `amlexec: error:` line is followed by a `hint:` line. Most raise sites name the fix for their own
+    # case; where one cannot (an engine's or a host's own words), `cli.report` falls back to the class's hint.
+    default_hint: str = "rerun with --debug for a traceback and report it"
 
     def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__(message)
@@ -41,30 +44,37 @@ class AmlexecError(Exception):
 
 class UsageError(AmlexecError):
     exit_code = ExitCode.USAGE
+    default_hint = "see `amlexec --help`, or the command's own --help"
 
 
 class NotFoundError(AmlexecError):
     exit_code = ExitCode.NOT_FOUND
+    default_hint = "check the name or path; `amlexec computetarget list` and `amlexec history list` show what exists"
 
 
 class ConfigError(AmlexecError):
     exit_code = ExitCode.CONFIG
+    default_hint = "fix the file or value named above; docs/config-reference.md describes every key"
 
 
 class UnavailableError(AmlexecError):
     exit_code = ExitCode.UNAVAILABLE
+    default_hint = "check that the engine or host named above is running and reachable, then retry"
 
 
 class EnvironmentBuildError(AmlexecError):
     exit_code = ExitCode.ENVIRONMENT
+    default_hint = "docs/troubleshooting.md lists the usual causes of a failed environment build"
 
 
 class StorageError(AmlexecError):
     exit_code = ExitCode.IO
+    default_hint = "check the disk and the folder: full, read-only, or gone"
 
 
 class AuthError(AmlexecError):
     exit_code = ExitCode.AUTH
+    default_hint = "check the user, key or password, and the host's key in ~/.ssh/known_hosts"
 
 
 class RunUnreachableError(UnavailableError):

@@ -107,7 +107,8 @@ def _env_int(name: str, default: int) -> int:
     try:
         return int(value)
     except ValueError as exc:
-        raise UsageError(f"{name}={value!r} is not a whole number") from exc
+        raise UsageError(f"{name}={value!r} is not a whole number",
+                         hint=f"set {name} to a whole number, or unset it") from exc
 
 
 def _check_limits(snap: Snapshot, max_bytes: int, max_files: int) -> None:

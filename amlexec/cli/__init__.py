@@ -20,8 +20,7 @@ def report(error: AmlexecError) -> int:
     so a script reading `-o json` or `-o tsv` never mistakes an error for data; the exit code says it failed.
     """
     sys.stderr.write(f"amlexec: error: {error.message}\n")
-    if error.hint:
-        sys.stderr.write(f"hint: {error.hint}\n")
+    sys.stderr.write(f"hint: {error.hint or error.default_hint}\n")
     return int(error.exit_code)
 
 

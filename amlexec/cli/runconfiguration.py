@@ -22,7 +22,7 @@ def parse_env(pairs: list[str] | None) -> dict[str, str]:
     for pair in pairs or []:
         name, sep, value = pair.partition("=")
         if not sep or not name:
-            raise UsageError(f"--env '{pair}' is not NAME=VALUE")
+            raise UsageError(f"--env '{pair}' is not NAME=VALUE", hint="write it as --env NAME=VALUE")
         env[name] = value
     return env
 

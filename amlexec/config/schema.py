@@ -58,7 +58,8 @@ def _coerce(value: Any, spec: Mapping[str, Any], where: Callable[[str], str]) ->
     name = spec["key"]
     if kind == STR:
         if isinstance(value, (dict, list)):
-            raise ConfigError(f"{where(name)} must be text, found {_kind(value)}")
+            raise ConfigError(f"{where(name)} must be text, found {_kind(value)}",
+                              hint=f"write {name} as one value, e.g. {name}: some-text")
         text = _scalar_text(value)
         choices = spec["choices"]
         if choices is not None:
@@ -78,25 +79,31 @@ def _coerce(value: Any, spec: Mapping[str, Any], where: Callable[[str], str]) ->
             return value
         if isinstance(value, (str, int)) and str(value).strip().lower() in _TRUE | _FALSE:
             return str(value).strip().lower() in _TRUE
-        raise ConfigError(f"{where(name)} must be true or false, found {value!r}")
+        raise ConfigError(f"{where(name)} must be true or false, found {value!r}",
+                          hint=f"write {name}: true or {name}: false")
     if kind == STR_LIST:
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
             return (_scalar_text(value),)
         if not isinstance(value, list):
-            raise ConfigError(f"{where(name)} must be a list, found {_kind(value)}")
+            raise ConfigError(f"{where(name)} must be a list, found {_kind(value)}",
+                              hint=f"write {name} as a YAML list, one '- item' per line")
         for i, item in enumerate(value):
             if isinstance(item, (dict, list)) or item is None:
-                raise ConfigError(f"{where(name)}[{i}] must be text, found {_kind(item)}")
+                raise ConfigError(f"{where(name)}[{i}] must be text, found {_kind(item)}",
+                                  hint="each list item is one value; quote it if it holds ': ' or starts with [ or {")
         return tuple(_scalar_text(item) for item in value)
     if kind == STR_MAP:
         if not isinstance(value, dict):
-            raise ConfigError(f"{where(name)} must be name: value pairs, found {_kind(value)}")
+            raise ConfigError(f"{where(name)} must be name: value pairs, found {_kind(value)}",
+                              hint=f"write one NAME: value line under {name}:, indented")
         out: dict[str, str] = {}
         for k, v in value.items():
             if k is None or isinstance(k, (dict, list, tuple)):
-                raise ConfigError(f"{where(name)}: every entry needs a name, found {_kind(k)}")
+                raise ConfigError(f"{where(name)}: every entry needs a name, found {_kind(k)}",
+                                  hint="write each entry as NAME: value")
             if isinstance(v, (dict, list)):
-                raise ConfigError(f"{where(name)}: the value of '{k}' must be text, found {_kind(v)}")
+                raise ConfigError(f"{where(name)}: the value of '{k}' must be text, found {_kind(v)}",
+                                  hint="quote the value to keep it as one piece of text")
             out[str(k)] = "" if v is None else _scalar_text(v)
         return out
     return value

@@ -128,7 +128,8 @@ def stage_pip_wheels(lock: LockedEnvironment, wheel_dir: Path, *, deadline: floa
     try:
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=deadline)
     except subprocess.TimeoutExpired:
-        raise EnvironmentBuildError(f"downloading the locked wheels did not finish within {deadline:g} s") from None
+        raise EnvironmentBuildError(f"downloading the locked wheels did not finish within {deadline:g} s",
+                                    hint="check the package index is reachable, or prepare --offline") from None
     if proc.returncode != 0:
         errors = [line for line in proc.stderr.splitlines() if line.startswith("ERROR")] or [proc.stderr.strip()]
         raise EnvironmentBuildError(f"cannot download the locked wheels: {' '.join(errors)[:800]}",

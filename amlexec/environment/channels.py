@@ -123,7 +123,8 @@ def _config_file_map(path: Path) -> list[tuple[str, str]]:
     if mapping is None:
         return []
     if not isinstance(mapping, dict):
-        raise ConfigError(f"{path}: conda.channel_map must be CHANNEL: URL pairs")
+        raise ConfigError(f"{path}: conda.channel_map must be CHANNEL: URL pairs",
+                          hint="write one line per channel under channel_map:, e.g. conda-forge: file:///srv/conda")
     return [(str(k), str(v)) for k, v in mapping.items()]
 
 

@@ -100,9 +100,11 @@ def _index_option(entry: str, display: str) -> list[str]:
         )
     values = ([inline] if inline else []) + words[1:]
     if takes_value and len(values) != 1:
-        raise ConfigError(f"{display}: pip option '{name}' needs exactly one value, found '{entry}'")
+        raise ConfigError(f"{display}: pip option '{name}' needs exactly one value, found '{entry}'",
+                          hint=f"write it as '{name} VALUE' on one line")
     if not takes_value and values:
-        raise ConfigError(f"{display}: pip option '{name}' takes no value, found '{entry}'")
+        raise ConfigError(f"{display}: pip option '{name}' takes no value, found '{entry}'",
+                          hint=f"write '{name}' alone on its line")
     return [name, *values]
 
 

@@ -84,7 +84,8 @@ def deadline_seconds() -> float:
     try:
         return float(raw) if raw else DEFAULT_DEADLINE
     except ValueError:
-        raise UsageError(f"AMLEXEC_SOLVE_TIMEOUT='{raw}' is not a number of seconds") from None
+        raise UsageError(f"AMLEXEC_SOLVE_TIMEOUT='{raw}' is not a number of seconds",
+                         hint="set AMLEXEC_SOLVE_TIMEOUT to seconds, e.g. 600, or unset it") from None
 
 
 def run_rattler(request: dict[str, Any], *, deadline: float, what: str) -> dict[str, Any]:
@@ -112,7 +113,8 @@ def index_channel(channel_dir: Path, *, deadline: float | None = None) -> None:
     answer = run_rattler({"op": "index", "channel_dir": str(channel_dir)},
                          deadline=deadline or deadline_seconds(), what=f"indexing {channel_dir}")
     if not answer["ok"]:
-        raise EnvironmentBuildError(f"cannot index the conda channel {channel_dir}: {answer['message']}")
+        raise EnvironmentBuildError(f"cannot index the conda channel {channel_dir}: {answer['message']}",
+                                    hint="check that the folder is a conda channel (noarch/, linux-64/)")
 
 
 def standin_channel(interpreter: BaseInterpreter, *, deadline: float | None = None) -> Path:

@@ -67,7 +67,8 @@ def resolve_master(*, spark_master: str | None, yarn_deploy_mode: str | None, so
     url = (spark_master or "").strip() or None
     mode = (yarn_deploy_mode or "").strip() or None
     if mode is not None and mode not in DEPLOY_MODES:
-        raise ConfigError(f"{source}: yarnDeployMode must be client or cluster, found '{mode}'")
+        raise ConfigError(f"{source}: yarnDeployMode must be client or cluster, found '{mode}'",
+                          hint="write yarnDeployMode: client or yarnDeployMode: cluster")
     if url is None:
         return SparkMaster(None, mode)
     if url == "yarn" or url.startswith("yarn-"):

@@ -95,7 +95,8 @@ def wheel_requirement(file_name: str) -> str:
     """`name==version` of a wheel file name, the name normalised as PEP 503 says."""
     m = _WHEEL.match(file_name)
     if m is None:
-        raise EnvironmentBuildError(f"'{file_name}' is not a wheel file name")
+        raise EnvironmentBuildError(f"'{file_name}' is not a wheel file name",
+                                    hint="wheels are named NAME-VERSION-PYTAG-ABI-PLATFORM.whl; rename or rebuild it")
     name = re.sub(r"[-_.]+", "-", m.group("name")).lower()
     return f"{name}=={m.group('version')}"
 

@@ -233,7 +233,7 @@ class HistoryStore:
         with self._write() as conn:
             current = conn.execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchone()
             if current is None:
-                raise NotFoundError(f"no run '{run_id}' in run history")
+                raise NotFoundError(f"no run '{run_id}' in run history", hint="`amlexec history list` shows the runs")
             if current[0] not in FINAL_STATUSES:
                 conn.execute(
                     "UPDATE runs SET status = ?, exit_code = ?, error = ?, end_time_utc = ? WHERE run_id = ?",

@@ -133,7 +133,8 @@ def _import_rootfs(engine: Engine, argv: Sequence[str], changes: Sequence[str],
         image_id = _imported_id(answer)
     except errors.APIError as exc:
         proc.kill()
-        raise EnvironmentBuildError(f"the engine refused the imported root filesystem: {exc.explanation}") from exc
+        raise EnvironmentBuildError(f"the engine refused the imported root filesystem: {exc.explanation}",
+                                    hint="check the engine's log and free disk space, then retry") from exc
     finally:
         code = proc.wait()
         pump.join(timeout=10)
@@ -148,7 +149,8 @@ def _import_rootfs(engine: Engine, argv: Sequence[str], changes: Sequence[str],
             "pass --mirror for a local one",
         )
     if not image_id:
-        raise EnvironmentBuildError("the engine did not report the imported image's id")
+        raise EnvironmentBuildError("the engine did not report the imported image's id",
+                                    hint="retry; `docker images` shows whether the import arrived")
     return image_id
 
 

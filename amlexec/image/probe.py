@@ -107,7 +107,8 @@ def _probe(client: docker.DockerClient, image_id: str, *, image: str) -> PythonI
             info = PythonInfo(**json.loads(output.strip().splitlines()[-1]))
         except (ValueError, TypeError, IndexError) as exc:
             raise EnvironmentBuildError(f"could not read the Python version of base image {image}: "
-                                        f"{output.strip()[-300:]!r}") from exc
+                                        f"{output.strip()[-300:]!r}",
+                                        hint="check its python3: docker run --rm IMAGE python3 -V") from exc
         if not info.version.startswith("3."):
             continue
         if not info.venv:
@@ -131,7 +132,8 @@ def _run(client: docker.DockerClient, image_id: str, argv: list[str]) -> str | N
         container = api.create_container(image_id, entrypoint=argv[:1], command=argv[1:], network_disabled=True,
                                          labels={"amlexec": "1", "amlexec.probe": "1"})
     except errors.APIError as exc:
-        raise EnvironmentBuildError(f"cannot start a container of {image_id[:19]}: {exc.explanation}") from exc
+        raise EnvironmentBuildError(f"cannot start a container of {image_id[:19]}: {exc.explanation}",
+                                    hint="check the engine's log and free disk space, then retry") from exc
     cid = container["Id"]
     try:
         try:
@@ -139,7 +141,8 @@ def _run(client: docker.DockerClient, image_id: str, argv: list[str]) -> str | N
         except errors.APIError as exc:
             if "executable file not found" in str(exc.explanation) or "no such file" in str(exc.explanation):
                 return None
-            raise EnvironmentBuildError(f"cannot run {argv[0]} in {image_id[:19]}: {exc.explanation}") from exc
+            raise EnvironmentBuildError(f"cannot run {argv[0]} in {image_id[:19]}: {exc.explanation}",
+                                        hint="check that the image runs: docker run --rm IMAGE") from exc
         status = api.wait(cid, timeout=PROBE_TIMEOUT)
         logs = api.logs(cid, stdout=True, stderr=True).decode(errors="replace")
         code = status.get("StatusCode")
@@ -147,7 +150,8 @@ def _run(client: docker.DockerClient, image_id: str, argv: list[str]) -> str | N
             return None
         if code != 0:
             raise EnvironmentBuildError(f"running {argv[0]} in the base image failed (exit code {code}): "
-                                        f"{logs.strip()[-300:]}")
+                                        f"{logs.strip()[-300:]}",
+                                        hint="set baseDockerImage to an image whose Python 3 runs")
         return logs
     finally:
         with contextlib.suppress(errors.APIError):

@@ -23,6 +23,8 @@ AMLEXEC = str(BIN / "amlexec")
 INTERNAL_EXIT = 70
 # A frame of amlexec's own code (not of the user's script, whose tracebacks a run's output may carry).
 _PACKAGE_DIR = str(Path(__import__("amlexec").__file__).resolve().parent)
+# Every error line is followed by its hint (issue 11 §6), whichever command printed it.
+_ERROR_WITHOUT_HINT = re.compile(r"^amlexec: error: .*\n(?!hint: )", re.MULTILINE)
 _OWN_FRAME = re.compile(r'^\s*File "' + re.escape(_PACKAGE_DIR) + r'/(?!_runtime/)', re.MULTILINE)
 
 
@@ -44,7 +46,8 @@ def env_for(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 
 def guard(code: int, err: str, *, args: tuple[str, ...] | list[str] = ()) -> None:
-    """Fail the test when amlexec ended in an internal error: exit 70, 'internal error', or its own traceback."""
+    """Fail the test when amlexec ended in an internal error (exit 70, 'internal error', its own traceback) or
+    printed an error line without a hint."""
     problems = []
     if code == INTERNAL_EXIT:
         problems.append("exited 70 (INTERNAL)")
@@ -52,6 +55,8 @@ def guard(code: int, err: str, *, args: tuple[str, ...] | list[str] = ()) -> Non
         problems.append("printed 'internal error'")
     if "Traceback (most recent call last)" in err and _OWN_FRAME.search(err):
         problems.append("printed a traceback from amlexec's own code")
+    if _ERROR_WITHOUT_HINT.search(err):
+        problems.append("printed an `amlexec: error:` line with no `hint:` line after it")
     if problems:
         command = " ".join(["amlexec", *args])
         pytest.fail(f"`{command}` {' and '.join(problems)}; stderr:\n{err}", pytrace=False)
