@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-OUTPUTS_VARIABLE = "AMLEXEC_OUTPUTS_DIR"  # what amlexec.logging and scripts read (amlexec/logging.py)
+OUTPUTS_VARIABLE = "AMLEXEC_OUTPUTS_DIR"  # what amlexec.logging and scripts read (amlexec/history/metrics_api.py)
 METRICS_VARIABLE = "AMLEXEC_METRICS_FILE"
 SHARE_VARIABLE = "AZUREML_NATIVE_SHARE_DIRECTORY"  # Workbench's name; its value ends with one '/'
 
