@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,9 @@ class AttachRequest:
     force: bool = False
     check: bool = True  # SSH types: connect once to check the host (--no-check skips it)
     accept_host_key: bool = False  # SSH types: trust the host's key on first use (explicit)
+    # The values of options only one type has (an AttachOption with `key` and no `writes`), by param name:
+    # they are written into the .compute file as that key, so a new type needs no field here.
+    settings: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -92,9 +96,16 @@ def _write_target(project: Project, req: AttachRequest, notes: list[str],
     given = dataclasses.asdict(req)
     values: dict[str, Any] = {"name": req.name, "path": compute_path, "type": kind.name, "raw_type": kind.name,
                               **kind.compute_values}
+    extra: dict[str, Any] = {}
     for option in kind.attach_options:  # what the type's own options write into the .compute file
         if option.writes is not None:
             values[option.writes] = given.get(option.param) or option.default
+        elif option.key is not None and option.param not in given:  # one only this type has
+            chosen = req.settings.get(option.param, option.default)
+            if chosen is not None:
+                extra[option.key] = chosen
+    if extra:
+        values["extra"] = extra
     if kind.over_ssh:
         values.update(_ssh_values(req, kind, notes, stored))
     compute = ComputeTarget(**values)

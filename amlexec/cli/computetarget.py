@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -24,7 +25,10 @@ def _attach(kind: str, output: OutputFormat = OutputFormat.table, query: str | N
     if "password" in values:
         _password_source(values)
     project = project_here()
-    result = attach(project, AttachRequest(kind=kind, **values))  # type: ignore[arg-type]
+    # Options only this type has (its descriptor's AttachOptions with a `key`) travel as settings.
+    fields = {f.name for f in dataclasses.fields(AttachRequest)}
+    settings = {name: values.pop(name) for name in list(values) if name not in fields}
+    result = attach(project, AttachRequest(kind=kind, settings=settings, **values))  # type: ignore[arg-type]
     for note in result.notes:
         progress(note)
     files = [project.display(path) for path in (result.compute.path, result.runconfig.path)]
