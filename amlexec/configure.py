@@ -5,13 +5,14 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import credentials
 from .config import environ
-from .config.compute import DEFAULT_BASE_IMAGE, SSH_TYPES, ComputeTarget, address_problem, render_compute
+from .config.compute import ComputeTarget, address_problem, render_compute
 from .config.names import NAME_LIMIT, name_problem
 from .config.runconfig import DEFAULT_CONDA_FILE, DEFAULT_SPARK_FILE, FRAMEWORKS, RunConfig, render_runconfig
 from .config.schema import to_mapping
@@ -19,8 +20,8 @@ from .config.yamlio import did_you_mean, update_yaml_file
 from .errors import AmlexecError, NotFoundError, UsageError
 from .fsutil import atomic_write, atomic_write_many
 from .project import Project
-
-ATTACH_KINDS = ("local", "docker", "remotedocker", "remote", "cluster")
+from .targets import registry
+from .targets.types import Capability, TargetType
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,9 @@ class AttachRequest:
     force: bool = False
     check: bool = True  # SSH types: connect once to check the host (--no-check skips it)
     accept_host_key: bool = False  # SSH types: trust the host's key on first use (explicit)
+    # The values of options only one type has (an AttachOption with `key` and no `writes`), by param name:
+    # they are written into the .compute file as that key, so a new type needs no field here.
+    settings: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -66,9 +70,10 @@ def _refuse_existing(project: Project, paths: list[Path], force: bool, what: str
 
 
 def attach(project: Project, req: AttachRequest) -> AttachResult:
-    if req.kind not in ATTACH_KINDS:
-        raise UsageError(f"unknown target type '{req.kind}'{did_you_mean(req.kind, ATTACH_KINDS)}",
-                         hint=f"use one of: {', '.join(ATTACH_KINDS)}")
+    kinds = registry.names()
+    if req.kind not in kinds:
+        raise UsageError(f"unknown target type '{req.kind}'{did_you_mean(req.kind, kinds)}",
+                         hint=f"use one of: {', '.join(kinds)}")
     check_name(req.name, "target")
     compute_path, rc_path = project.compute_path(req.name), project.runconfig_path(req.name)
     _refuse_existing(project, [compute_path, rc_path], req.force, f"target '{req.name}'")
@@ -87,23 +92,29 @@ def attach(project: Project, req: AttachRequest) -> AttachResult:
 def _write_target(project: Project, req: AttachRequest, notes: list[str],
                   stored: list[str]) -> tuple[ComputeTarget, RunConfig]:
     compute_path, rc_path = project.compute_path(req.name), project.runconfig_path(req.name)
-    values: dict[str, Any] = {"name": req.name, "path": compute_path, "type": req.kind, "raw_type": req.kind}
-    if req.kind == "local":
-        values["python_location"] = req.python_location
-        values["native_shared_directory"] = "~/.azureml/share/"
-    elif req.kind == "docker":
-        values["base_docker_image"] = req.base_image or DEFAULT_BASE_IMAGE
-        values["native_shared_directory"] = "~/.azureml/share/"
-    else:
-        values.update(_ssh_values(req, notes, stored))
+    kind = _kind(req.kind)
+    given = dataclasses.asdict(req)
+    values: dict[str, Any] = {"name": req.name, "path": compute_path, "type": kind.name, "raw_type": kind.name,
+                              **kind.compute_values}
+    extra: dict[str, Any] = {}
+    for option in kind.attach_options:  # what the type's own options write into the .compute file
+        if option.writes is not None:
+            values[option.writes] = given.get(option.param) or option.default
+        elif option.key is not None and option.param not in given:  # one only this type has
+            chosen = req.settings.get(option.param, option.default)
+            if chosen is not None:
+                extra[option.key] = chosen
+    if extra:
+        values["extra"] = extra
+    if kind.over_ssh:
+        values.update(_ssh_values(req, kind, notes, stored))
     compute = ComputeTarget(**values)
-    if req.kind in SSH_TYPES and req.check:
-        from .targets.sshcheck import check_target
+    if kind.over_ssh and req.check:
+        from .targets.ssh.check import check_target
 
         notes.extend(check_target(compute, accept_host_key=req.accept_host_key))
-    framework = "PySpark" if req.kind == "cluster" else "Python"
-    rc = RunConfig(name=req.name, path=rc_path, target=req.name, framework=framework,
-                   prepare_environment=req.kind in ("docker", "remotedocker", "cluster"))
+    rc = RunConfig(name=req.name, path=rc_path, target=req.name, framework=kind.default_framework,
+                   prepare_environment=kind.has(Capability.PREPARES_ENVIRONMENT))
     old = _secret_references(project, req.name)
     atomic_write_many({compute_path: render_compute(compute), rc_path: render_runconfig(rc)})
     for reference in old - {compute.password, compute.private_key_passphrase}:
@@ -111,30 +122,37 @@ def _write_target(project: Project, req: AttachRequest, notes: list[str],
     return compute, rc
 
 
-def _ssh_values(req: AttachRequest, notes: list[str], stored: list[str]) -> dict[str, Any]:
+def _kind(name: str) -> TargetType:
+    kind = registry.find(name)
+    assert kind is not None, name  # attach checked the name; a .compute file's type was checked at load
+    return kind
+
+
+def _ssh_values(req: AttachRequest, kind: TargetType, notes: list[str], stored: list[str]) -> dict[str, Any]:
     if not req.address:
         raise UsageError(f"attach {req.kind} needs the host's address", hint="pass -a HOST or -a HOST:PORT")
     problem = address_problem(req.address)
     if problem is not None:
         raise UsageError(f"-a/--address: {problem}", hint="pass -a HOST, -a HOST:PORT or -a [IPv6]:PORT, with a "
                          "port in 1-65535")
-    username = req.username or ("sshuser" if req.kind == "cluster" else None)
+    username = req.username or kind.default_username
     if not username:
         raise UsageError(f"attach {req.kind} needs a user name", hint="pass -u USER")
-    if req.kind == "cluster" and req.address.endswith(".azurehdinsight.net") and "-ssh." not in req.address:
-        notes.append("HDInsight head nodes are reached at <cluster>-ssh.azurehdinsight.net (note the -ssh)")
+    note = kind.attach_note(req.address) if kind.attach_note is not None else None
+    if note:
+        notes.append(note)
     chosen = [bool(req.password), bool(req.private_key_file), req.use_azureml_ssh_key]
     if sum(chosen) > 1:
         raise UsageError("choose one way to authenticate: a password, a private key file, or the amlexec key",
                          hint="pass only one of -w/--password, --private-key-file, -k")
     values: dict[str, Any] = {"address": req.address, "username": username}
-    if req.kind == "remotedocker":
-        values["base_docker_image"] = req.base_image or DEFAULT_BASE_IMAGE
-        values["native_shared_directory"] = "~/.azureml/share/"
-        values["shared_volumes"] = True
-    if req.kind == "remote":
-        values["user_managed_environment"] = True
-        values["python_location"] = req.python_location or "python3"
+    values.update(_secret_values(req, username, notes, stored))
+    return values
+
+
+def _secret_values(req: AttachRequest, username: str, notes: list[str], stored: list[str]) -> dict[str, Any]:
+    """The password and key settings of an SSH target; secrets go to the credentials store."""
+    values: dict[str, Any] = {}
     if req.password:
         reference = credentials.make_reference(req.name, username)
         stored.append(reference)
@@ -242,11 +260,12 @@ def create_runconfig(project: Project, *, name: str, target: str, framework: str
     if framework is not None and framework.lower() not in FRAMEWORKS:
         raise UsageError(f"unknown framework '{framework}'{did_you_mean(framework, FRAMEWORKS.values())}",
                          hint="use Python or PySpark")
-    chosen = FRAMEWORKS[framework.lower()] if framework else ("PySpark" if compute.type == "cluster" else "Python")
+    kind = _kind(compute.type)
+    chosen = FRAMEWORKS[framework.lower()] if framework else kind.default_framework
     rc = RunConfig(name=name, path=path, target=target, framework=chosen, environment_variables=env or {},
                    conda_dependencies_file=conda_file or DEFAULT_CONDA_FILE,
                    spark_dependencies_file=spark_file or DEFAULT_SPARK_FILE,
-                   prepare_environment=compute.type in ("docker", "remotedocker", "cluster"))
+                   prepare_environment=kind.has(Capability.PREPARES_ENVIRONMENT))
     atomic_write(path, render_runconfig(rc))
     return dataclasses.replace(rc)
 
@@ -256,6 +275,3 @@ def delete_runconfig(project: Project, name: str) -> None:
     if rc.path is not None:
         rc.path.unlink()
 
-
-def is_ssh(compute: ComputeTarget) -> bool:
-    return compute.type in SSH_TYPES

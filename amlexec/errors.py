@@ -77,11 +77,6 @@ class AuthError(AmlexecError):
     default_hint = "check the user, key or password, and the host's key in ~/.ssh/known_hosts"
 
 
-class CanceledError(AmlexecError):
-    exit_code = ExitCode.CANCELED
-    default_hint = "rerun the command when you are ready"
-
-
 class RunUnreachableError(UnavailableError):
     """The host of a started run stopped answering. The run itself may well go on there, so its record
     says `Unreachable` (not Failed) and is settled when the host answers again."""

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from .config import environ, files
 from .config.compute import SECRET_PREFIX, ComputeTarget, load_compute
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 CONFIG_DIR = "aml_config"
 STATE_DIR = ".amlexec"
 WORK_DIR = "work"  # <project>/.amlexec/work/<run id>/: a run's private copy of the project (experiment.submit)
+
+T = TypeVar("T")
 
 
 def history_owner(root: Path) -> Path:
@@ -160,14 +162,24 @@ class Project:
 
         path = self.resolve_file(override or rc.conda_dependencies_file)
         self._require(path, rc, "CondaDependenciesFile", override)
-        return load_conda(path, display=self.display(path))
+        return self._parsed(path, load_conda)
 
     def load_spark(self, rc: RunConfig, override: str | None = None) -> SparkDependencies:
         from .config.dependencies import load_spark
 
         path = self.resolve_file(override or rc.spark_dependencies_file)
         self._require(path, rc, "SparkDependenciesFile", override)
-        return load_spark(path, display=self.display(path))
+        return self._parsed(path, load_spark)
+
+    def _parsed(self, path: Path, load: Callable[..., T]) -> T:
+        """A dependency file parsed once per command (a submit's checks, environment and command all read
+        it): the parse is kept while the file's size and modification time stay what they were."""
+        stat = path.stat()
+        key = (str(path), load.__name__, stat.st_mtime_ns, stat.st_size)
+        cache = self.__dict__.setdefault("_dependency_files", {})
+        if key not in cache:
+            cache[key] = load(path, display=self.display(path))
+        return cast(T, cache[key])
 
     def require_overrides(self, rc: RunConfig, conda_file: str | None, spark_file: str | None) -> None:
         """`-d`/`-s` files must exist on every target, also where the target would not read them."""

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .history.store import RunRecord
+from .targets import registry
 from .targets.base import DRIVER_LOG
+from .targets.types import Capability
 
 TAIL_BYTES = 64 * 1024  # the traceback's last line is at the end of the driver log
 MIGRATION_DOC = "docs/workbench-migration.md"
@@ -71,14 +73,16 @@ def import_hint(module: str, record: RunRecord) -> str:
                 f"(see {MIGRATION_DOC})")
     props = record.properties
     compute = f"aml_config/{record.target}.compute"
-    if record.target_type == "local":
+    kind = registry.find(record.target_type or "")
+    managed = kind is None or kind.has(Capability.PREPARES_ENVIRONMENT)
+    if not managed and kind is not None and not kind.over_ssh:  # this machine's interpreter
         python = str(props.get("python_path") or props.get("python") or "the run's interpreter")
         version = props.get("python_version")
         which = f"Python {version} at {python}" if version and version != "unknown" else python
         return (f"the run's interpreter, {which}, has no module '{module}': install the package that provides "
                 f"it into that interpreter (`{python} -m pip install PACKAGE`), or choose another interpreter "
                 f"with pythonLocation in {compute}")
-    if record.target_type == "remote":
+    if not managed:  # the host's own interpreter
         return (f"the host's interpreter ({props.get('python') or 'pythonLocation'}) has no module '{module}': "
                 f"install the package that provides it there, or point pythonLocation in {compute} at an "
                 "interpreter that has it")

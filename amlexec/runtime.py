@@ -18,7 +18,7 @@ from .fsutil import amlexec_home
 
 _PKG = Path(__file__).resolve().parent
 _SOURCES = {
-    "amlexec/logging.py": _PKG / "logging.py",
+    "amlexec/logging.py": _PKG / "history" / "metrics_api.py",  # shipped under the name scripts import
     "azureml/logging/__init__.py": _PKG / "_runtime" / "azureml" / "logging" / "__init__.py",
     # Spark executors' Python worker and daemon, restoring the run's env values (issue 10, sparkworker.py).
     "amlexec/sparkworker.py": _PKG / "sparkworker.py",

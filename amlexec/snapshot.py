@@ -22,7 +22,7 @@ IGNORE_FILES = (".amlignore", ".gitignore")
 ALWAYS_EXCLUDED_DIRS = {".git", "__pycache__", ".ipynb_checkpoints"}
 TOP_LEVEL_EXCLUDED = {"outputs", ".amlexec", ".azuremlhistory_git", "azureml-logs"}
 # The azureml SDK's snapshot limits (Workbench's cloud service capped projects at 25 MB).
-DEFAULT_MAX_BYTES = 300 * 1024 * 1024
+DEFAULT_MAX_MB = 300  # AMLEXEC_SNAPSHOT_MAX_MB overrides it
 DEFAULT_MAX_FILES = 2000
 
 
@@ -68,7 +68,8 @@ def _ignore_matcher(root: Path) -> Callable[[str], bool] | None:
 
 def collect(root: Path, *, max_bytes: int | None = None, max_files: int | None = None) -> Snapshot:
     """List the files a run of this project gets, enforcing the snapshot limits."""
-    limit_bytes = max_bytes if max_bytes is not None else _env_int("AMLEXEC_SNAPSHOT_MAX_MB", 300) * 1024 * 1024
+    limit_bytes = (max_bytes if max_bytes is not None
+                   else _env_int("AMLEXEC_SNAPSHOT_MAX_MB", DEFAULT_MAX_MB) * 1024 * 1024)
     limit_files = max_files if max_files is not None else _env_int("AMLEXEC_SNAPSHOT_MAX_FILES", DEFAULT_MAX_FILES)
     ignored = _ignore_matcher(root)
     files: list[SnapshotFile] = []

@@ -20,14 +20,14 @@ PHASES = {
     "snapshot": [("amlexec.snapshot", "collect"), ("amlexec.snapshot", "copy_to")],
     "run record": [("amlexec.history.store", "HistoryStore.create_run"),
                    ("amlexec.history.store", "HistoryStore.update"), ("amlexec.history.store", "HistoryStore.finish")],
-    "environment lookup": [("amlexec.targets.docker", "DockerTarget.ensure_environment")],
-    "mount decision": [("amlexec.targets.docker", "DockerTarget.host_folders")],
+    "environment lookup": [("amlexec.targets.docker.target", "DockerTarget.ensure_environment")],
+    "mount decision": [("amlexec.targets.docker.target", "DockerTarget.host_folders")],
     "engine: create": [("amlexec.image.localapi", "LocalAPI.create_container")],
     "engine: start": [("amlexec.image.localapi", "LocalAPI.start")],
-    "engine: script runs (log stream)": [("amlexec.targets.docker_run", "DockerRun.stream")],
+    "engine: script runs (log stream)": [("amlexec.targets.docker.run", "DockerRun.stream")],
     "engine: wait for exit": [("amlexec.image.localapi", "LocalAPI.wait")],
-    "collect + remove": [("amlexec.targets.docker_run", "DockerRun.collect"),
-                         ("amlexec.targets.docker_run", "DockerRun.cleanup")],
+    "collect + remove": [("amlexec.targets.docker.run", "DockerRun.collect"),
+                         ("amlexec.targets.docker.run", "DockerRun.cleanup")],
 }
 
 
@@ -68,7 +68,7 @@ def main() -> None:
     for phase, targets in PHASES.items():
         for module, attr in targets:
             wrap(phase, module, attr)
-    import amlexec.experiment as experiment
+    import amlexec.runs.submit as experiment
 
     experiment.snapshots = sys.modules["amlexec.snapshot"]  # the wrapped functions, through its alias
     commands_start = time.perf_counter()

@@ -109,7 +109,7 @@ class DockerProject:
         self.write(f"aml_config/{name}.compute", yaml.safe_dump(data))
 
     def prepare(self, **kwargs: Any) -> Any:
-        from amlexec.preparation import PrepareRequest, prepare
+        from amlexec.runs.preparation import PrepareRequest, prepare
 
         lines: list[str] = []
         result = prepare(self.project, PrepareRequest(runconfig=kwargs.pop("runconfig", "docker"), **kwargs),
@@ -118,7 +118,7 @@ class DockerProject:
         return result
 
     def submit(self, script: str, *args: str, runconfig: str = "docker", **options: Any) -> SubmitOutcome:
-        from amlexec.experiment import SubmitRequest, submit
+        from amlexec.runs.submit import SubmitRequest, submit
 
         out: dict[str, bytearray] = {"stdout": bytearray(), "stderr": bytearray()}
         progress: list[str] = []
@@ -162,8 +162,8 @@ def venv_layer_cache(docker_client: Any, base_image: str, tmp_path_factory: pyte
     Removing a test project's images also prunes their untagged parent layers; without a survivor every
     test would rebuild the venv layer (about 5 s).
     """
-    from amlexec.preparation import PrepareRequest, prepare
     from amlexec.project import Project
+    from amlexec.runs.preparation import PrepareRequest, prepare
     from amlexec.scaffold import scaffold
 
     root = (tmp_path_factory.mktemp("cache") / "anchor").resolve()

@@ -24,7 +24,6 @@ QueryOpt = Annotated[
 NameOpt = Annotated[str, typer.Option("--name", "-n", help="Name of the target or run configuration.")]
 RunIdOpt = Annotated[str, typer.Option("--run", "-r", help="The run id (see `amlexec history list`).")]
 
-RECOVERABLE_HELP = {"no_args_is_help": True}
 
 
 def progress(message: str) -> None:

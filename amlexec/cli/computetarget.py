@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import dataclasses
+import inspect
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import typer
 
 from ..output import OutputFormat
+from ..targets import registry
+from ..targets.types import AttachOption, TargetType
 from .common import NameOpt, OutputOpt, QueryOpt, progress, project_here, show
 
 app = typer.Typer(no_args_is_help=True)
@@ -14,37 +19,16 @@ attach_app = typer.Typer(no_args_is_help=True, help="Attach a compute target: wr
                          "<name>.runconfig. The older form `attach --type TYPE` works too.")
 app.add_typer(attach_app, name="attach")
 
-AddressOpt = Annotated[str, typer.Option("--address", "-a", help="Host name or IP, optionally host:port.")]
-UserOpt = Annotated[str | None, typer.Option("--username", "-u", help="SSH user.")]
-PasswordOpt = Annotated[str | None, typer.Option(
-    "--password", "-w", help="SSH password (kept in the credentials store, never in aml_config/). "
-    "Prefer --password-stdin or AMLEXEC_SSH_PASSWORD: a password on the command line shows in process "
-    "listings and shell history.")]
-PasswordStdinOpt = Annotated[bool, typer.Option(
-    "--password-stdin", help="Read the SSH password from the first line of stdin. Without any password or key "
-    "option, the AMLEXEC_SSH_PASSWORD environment variable is used when set.")]
-KeyOpt = Annotated[str | None, typer.Option("--private-key-file", help="SSH private key file.")]
-PassphraseOpt = Annotated[str | None, typer.Option(
-    "--private-key-passphrase", help="Passphrase of the private key (kept in the credentials store).")]
-AmlKeyOpt = Annotated[bool, typer.Option("--use-azureml-ssh-key", "-k",
-                                         help="Use amlexec's own key pair; prints the public key to authorize.")]
-BaseImageOpt = Annotated[str | None, typer.Option("--base-image", help="baseDockerImage for the target.")]
-ForceOpt = Annotated[bool, typer.Option("--force", help="Replace an existing target of that name.")]
-AcceptKeyOpt = Annotated[bool, typer.Option(
-    "--accept-host-key", help="Trust the host's SSH key on first use and record it in amlexec's known_hosts "
-    "(check the fingerprint it prints). Without it, unknown hosts are refused.")]
-NoCheckOpt = Annotated[bool, typer.Option("--no-check", help="Write the files without connecting to the host.")]
-PythonOpt = Annotated[str | None, typer.Option("--python", help="pythonLocation: the host's interpreter "
-                                               "(default python3).")]
-
-
 def _attach(kind: str, output: OutputFormat = OutputFormat.table, query: str | None = None, **values: object) -> None:
     from ..configure import AttachRequest, attach
 
     if "password" in values:
         _password_source(values)
     project = project_here()
-    result = attach(project, AttachRequest(kind=kind, **values))  # type: ignore[arg-type]
+    # Options only this type has (its descriptor's AttachOptions with a `key`) travel as settings.
+    fields = {f.name for f in dataclasses.fields(AttachRequest)}
+    settings = {name: values.pop(name) for name in list(values) if name not in fields}
+    result = attach(project, AttachRequest(kind=kind, settings=settings, **values))  # type: ignore[arg-type]
     for note in result.notes:
         progress(note)
     files = [project.display(path) for path in (result.compute.path, result.runconfig.path)]
@@ -93,52 +77,43 @@ def _password_source(values: dict[str, object]) -> None:
         values["password"] = os.environ[PASSWORD_VARIABLE]
 
 
-@attach_app.command("local")
-def attach_local(name: NameOpt, force: ForceOpt = False,
-                 python: Annotated[str | None, typer.Option("--python", help="pythonLocation.")] = None,
-                 output: OutputOpt = OutputFormat.table, query: QueryOpt = None) -> None:
-    """Attach a target that runs scripts on this machine."""
-    _attach("local", output, query, name=name, force=force, python_location=python)
+def _attach_command(kind: TargetType) -> Callable[..., None]:
+    """`computetarget attach KIND`, its options read from the type's descriptor (targets/registry.py)."""
+    def command(**values: Any) -> None:
+        output, query = values.pop("output"), values.pop("query")
+        if "no_check" in values:
+            values["check"] = not values.pop("no_check")
+        _attach(kind.name, output, query, **values)
+
+    parameters = [inspect.Parameter("name", KEYWORD, annotation=NameOpt)]
+    for option in kind.attach_options:
+        parameters.append(inspect.Parameter(option.param, KEYWORD, annotation=_annotation(option),
+                                            **({} if option.required else {"default": _unset(option)})))
+    parameters += [inspect.Parameter("output", KEYWORD, annotation=OutputOpt, default=OutputFormat.table),
+                   inspect.Parameter("query", KEYWORD, annotation=QueryOpt, default=None)]
+    command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]  # typer reads it
+    command.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": None}
+    command.__name__ = f"attach_{kind.name}"
+    command.__doc__ = kind.summary
+    return command
 
 
-@attach_app.command("docker")
-def attach_docker(name: NameOpt, base_image: BaseImageOpt = None, force: ForceOpt = False,
-                  output: OutputOpt = OutputFormat.table, query: QueryOpt = None) -> None:
-    """Attach the local Docker engine."""
-    _attach("docker", output, query, name=name, base_image=base_image, force=force)
+KEYWORD = inspect.Parameter.KEYWORD_ONLY
 
 
-def _ssh_command(kind: str, doc: str) -> None:
-    def command(name: NameOpt, address: AddressOpt, username: UserOpt = None, password: PasswordOpt = None,
-                password_stdin: PasswordStdinOpt = False, private_key_file: KeyOpt = None,
-                private_key_passphrase: PassphraseOpt = None, use_azureml_ssh_key: AmlKeyOpt = False,
-                base_image: BaseImageOpt = None, force: ForceOpt = False, accept_host_key: AcceptKeyOpt = False,
-                no_check: NoCheckOpt = False, output: OutputOpt = OutputFormat.table, query: QueryOpt = None) -> None:
-        _attach(kind, output, query, name=name, address=address, username=username, password=password,
-                password_stdin=password_stdin, private_key_file=private_key_file,
-                private_key_passphrase=private_key_passphrase, use_azureml_ssh_key=use_azureml_ssh_key,
-                base_image=base_image, force=force, accept_host_key=accept_host_key, check=not no_check)
-
-    command.__doc__ = doc
-    attach_app.command(kind)(command)
+def _annotation(option: AttachOption) -> Any:
+    if option.value is bool:
+        return Annotated[bool, typer.Option(*option.flags, help=option.help)]
+    kind = str if option.required else (str | None)
+    return Annotated[kind, typer.Option(*option.flags, help=option.help)]
 
 
-_ssh_command("remotedocker", "Attach a remote Linux host running Docker, over SSH.")
-_ssh_command("cluster", "Attach a Spark cluster's head node, over SSH.")
+def _unset(option: AttachOption) -> Any:
+    return False if option.value is bool else None
 
 
-@attach_app.command("remote")
-def attach_remote(name: NameOpt, address: AddressOpt, username: UserOpt = None, password: PasswordOpt = None,
-                  password_stdin: PasswordStdinOpt = False, private_key_file: KeyOpt = None,
-                  private_key_passphrase: PassphraseOpt = None, use_azureml_ssh_key: AmlKeyOpt = False,
-                  python: PythonOpt = None, force: ForceOpt = False, accept_host_key: AcceptKeyOpt = False,
-                  no_check: NoCheckOpt = False, output: OutputOpt = OutputFormat.table,
-                  query: QueryOpt = None) -> None:
-    """Attach a remote Linux host's own Python (user-managed environment), over SSH."""
-    _attach("remote", output, query, name=name, address=address, username=username, password=password,
-            password_stdin=password_stdin, private_key_file=private_key_file,
-            private_key_passphrase=private_key_passphrase, use_azureml_ssh_key=use_azureml_ssh_key,
-            python_location=python, force=force, accept_host_key=accept_host_key, check=not no_check)
+for _kind in registry.TYPES:
+    attach_app.command(_kind.name)(_attach_command(_kind))
 
 
 @app.command("list")

@@ -34,21 +34,6 @@ RelockOpt = Annotated[bool, typer.Option(
     "the base image, relock it (with the options it was made with) instead of stopping.")]
 
 
-def _target_options(*, offline: bool | None, keep_container: bool, python_from_base_image: bool = False,
-                    conda_from_pypi: bool = False, relock: bool = False) -> dict:
-    """CLI switches for the target, carried to it in `RunSpec.options` (also into detached runs)."""
-    options: dict = {}
-    if offline is not None:
-        options["offline"] = offline
-    if keep_container:
-        options["keep_container"] = True
-    for name, value in (("python_from_base_image", python_from_base_image), ("conda_from_pypi", conda_from_pypi),
-                        ("relock", relock)):
-        if value:
-            options[name] = True
-    return options
-
-
 def _console_sink(json_mode: bool):
     out = sys.stderr.buffer if json_mode else sys.stdout.buffer
     err = sys.stderr.buffer
@@ -93,18 +78,18 @@ def submit(
     Exits with the script's own exit code. Ctrl-C cancels the run (exit 130); on SSH targets
     (remote, remotedocker) it detaches instead: the run goes on and `history logs -r ID --follow` reattaches.
     """
-    from ..experiment import SubmitRequest
-    from ..experiment import submit as do_submit
-    from ..runs import describe, open_store
+    from ..runs.records import describe, open_store
+    from ..runs.submit import SubmitRequest
+    from ..runs.submit import submit as do_submit
+    from ..targets.options import RunOptions
 
     json_mode = not output.for_people  # with a data format, stdout holds the data alone; the stream goes to stderr
     words = list(script_and_args or [])
     request = SubmitRequest(runconfig=run_configuration, script=words[0] if words else None,
-                            args=tuple(words[1:]), target=target, conda_file=conda_file, spark_file=spark_file,
-                            detach=detach, options=_target_options(
-                                offline=offline, keep_container=keep_container,
-                                python_from_base_image=python_from_base_image, conda_from_pypi=conda_from_pypi,
-                                relock=relock))
+                            args=tuple(words[1:]), target=target, detach=detach, options=RunOptions(
+                                conda_file=conda_file, spark_file=spark_file, offline=offline,
+                                keep_container=keep_container, python_from_base_image=python_from_base_image,
+                                conda_from_pypi=conda_from_pypi, relock=relock))
     project = project_here()
     announce = progress if json_mode else (lambda line: typer.echo(line))
     result = do_submit(project, request, sink=_console_sink(json_mode), progress=progress, announce=announce)
@@ -156,8 +141,8 @@ def _summary(info: dict, *, detached: bool) -> None:
 @app.command("cancel")
 def cancel(run: RunIdOpt, output: OutputOpt = OutputFormat.table, query: QueryOpt = None) -> None:
     """Cancel a running run (for example one started with -a)."""
-    from ..runs import cancel as do_cancel
-    from ..runs import describe, open_store
+    from ..runs.records import cancel as do_cancel
+    from ..runs.records import describe, open_store
 
     project = project_here()
     record = do_cancel(project, run, progress)
@@ -168,7 +153,7 @@ def cancel(run: RunIdOpt, output: OutputOpt = OutputFormat.table, query: QueryOp
 @app.command("return")
 def return_outputs(run: RunIdOpt) -> None:
     """Copy a run's outputs/ into the project's outputs/ folder. Nothing is written through a symbolic link."""
-    from ..runs import copy_outputs, get_run, project_outputs
+    from ..runs.records import copy_outputs, get_run, project_outputs
 
     project = project_here()
     store, record = get_run(project, run)
@@ -200,8 +185,8 @@ def prepare(
     .amlexec/locks/. The image is tagged by a hash of the base image, the dependency file's meaning and
     the lock: with no change, nothing is built.
     """
-    from ..preparation import PrepareRequest
-    from ..preparation import prepare as do_prepare
+    from ..runs.preparation import PrepareRequest
+    from ..runs.preparation import prepare as do_prepare
 
     result = do_prepare(project_here(), PrepareRequest(
         runconfig=run_configuration, target=target, conda_file=conda_file, offline=offline, force=force,
@@ -220,8 +205,8 @@ def clean(
     query: QueryOpt = None,
 ) -> None:
     """Remove the Docker images and stopped containers amlexec made for this project (only those)."""
-    from ..preparation import clean as do_clean
-    from ..preparation import clean_candidates, clean_engine
+    from ..runs.preparation import clean as do_clean
+    from ..runs.preparation import clean_candidates, clean_engine
 
     project = project_here()
     with clean_engine(project, target) as engine:

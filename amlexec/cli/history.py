@@ -34,7 +34,7 @@ def list_runs(
     """List runs, newest first. JSON rows carry each run's metrics as top-level keys (null where a run did
     not log one); the table shows the newest 50 runs unless --all or --last N is given."""
     from ..history.report import list_row, metric_names
-    from ..runs import describe_many, open_store, refresh_active
+    from ..runs.records import describe_many, open_store, refresh_active
 
     if every and last is not None:
         raise UsageError("--all and --last cannot be used together", hint="give one of them")
@@ -48,7 +48,7 @@ def list_runs(
         with no_cycle_collection():
             _show_listing(store, store.listing(**filters, last=last), output, query)
         return
-    records = store.list(**filters, last=PAGE if paged else last)
+    records = store.query(**filters, last=PAGE if paged else last)
     infos = describe_many(store, records)
     names = metric_names(infos)
     show("history list", [list_row(i, names) for i in infos], output, keep=("Run_id", "Status"))
@@ -60,7 +60,7 @@ def _show_listing(store: HistoryStore, entries: list[RunRecord | StoredDoc], out
                   query: str | None) -> None:
     """JSON without a query is the finished runs' stored documents joined together (history/docs.py)."""
     from ..history.docs import listing_objects, listing_text
-    from ..runs import describe_listing
+    from ..runs.records import describe_listing
 
     items = describe_listing(store, entries)
     if query is None and output in (OutputFormat.json, OutputFormat.jsonc, OutputFormat.none):
@@ -78,7 +78,7 @@ def info(
     query: QueryOpt = None,
 ) -> None:
     """Show one run: status, times, metrics, attachments."""
-    from ..runs import describe, get_run
+    from ..runs.records import describe, get_run
 
     store, record = get_run(project_here(), run)
     if artifact is not None:
@@ -107,11 +107,11 @@ def _print_artifact(run_dir: Path, name: str) -> None:
 @app.command("last")
 def last(output: OutputOpt = OutputFormat.table, query: QueryOpt = None) -> None:
     """Show the newest run."""
-    from ..runs import describe, open_store, refresh
+    from ..runs.records import describe, open_store, refresh
 
     project = project_here()
     store = open_store(project)
-    records = store.list(last=1)
+    records = store.query(last=1)
     if not records:
         raise NotFoundError("this project has no runs yet", hint="amlexec experiment submit -c local SCRIPT")
     _show_run("history last", describe(store, refresh(store, project, records[0])), output, query)
@@ -122,7 +122,7 @@ def logs(run: RunIdOpt,
          follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing until the run ends.")] = False
          ) -> None:
     """Print a run's driver log (the script's output)."""
-    from ..runs import follow as do_follow
+    from ..runs.records import follow as do_follow
 
     def sink(_stream: str, data: bytes) -> None:
         sys.stdout.buffer.write(data)
@@ -137,7 +137,7 @@ def compare(run_ids: Annotated[list[str], typer.Argument(help="Two or more run i
     """Metrics of several runs side by side."""
     from ..history.report import compare as rows_for
     from ..history.report import short_rows
-    from ..runs import describe, get_run
+    from ..runs.records import describe, get_run
 
     project = project_here()
     infos = []
@@ -154,7 +154,7 @@ def download(run: RunIdOpt,
                                                     "(made if missing).")]
              ) -> None:
     """Copy a run's outputs/ files into a folder. Nothing is written through a symbolic link there."""
-    from ..runs import copy_outputs, get_run
+    from ..runs.records import copy_outputs, get_run
 
     if not directory.strip():
         raise UsageError("--directory must name a folder, not be empty",

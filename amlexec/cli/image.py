@@ -52,14 +52,17 @@ def push_to(
     for a missing baseDockerImage by itself; this command does it ahead of time.
     """
     from ..errors import UsageError
+    from ..targets import registry
     from ..targets.base import target_for
+    from ..targets.types import Capability
 
     project = project_here()
     compute = project.load_compute(target)
-    if compute.type != "remotedocker":
+    hosts = registry.with_capability(Capability.HAS_DOCKER_ENGINE, over_ssh=True)  # Docker engines over SSH
+    if registry.find(compute.type) not in hosts:
         raise UsageError(f"{compute.file_name} is a {compute.raw_type or compute.type} target; push-to copies "
-                         "images to remotedocker targets", hint="name a target attached with "
-                         "`amlexec computetarget attach remotedocker`")
+                         f"images to {registry.spoken(hosts, 'or')} targets", hint="name a target attached with "
+                         + " or ".join(f"`amlexec computetarget attach {kind.name}`" for kind in hosts))
     remote = target_for(compute, project)
     try:
         result = remote.push_image(image or remote.base_image, progress)

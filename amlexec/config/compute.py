@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,15 +14,28 @@ from . import schema
 from .schema import BOOL, STR, key
 from .yamlio import dump_mapping, key_line, read_text
 
-TARGET_TYPES = {
-    "local": "local",
-    "docker": "docker",
-    "localdocker": "docker",  # what Workbench's own sample projects wrote for local Docker
-    "remotedocker": "remotedocker",
-    "remote": "remote",
-    "cluster": "cluster",
-}
-SSH_TYPES = ("remotedocker", "remote", "cluster")
+
+class _TypeNames(Mapping[str, str]):
+    """The `type` values a `.compute` file may hold -> the canonical type: read from the target types'
+    descriptors (targets/registry.py) the first time a file is checked, so this module names no type.
+    The import is lazy because config sits below targets; the registry imports only descriptors."""
+
+    def _names(self) -> dict[str, str]:
+        from ..targets.registry import type_names
+
+        return type_names()
+
+    def __getitem__(self, name: str) -> str:
+        return self._names()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+
+TARGET_TYPES: Mapping[str, str] = _TypeNames()
 SECRET_PREFIX = "AzureMlSecret="
 # A modern, widely available default for new projects (Workbench used microsoft/mmlspark:plus-*, long gone).
 DEFAULT_BASE_IMAGE = "python:3.11-slim-bookworm"

@@ -27,7 +27,7 @@ from .channels import ChannelMap, load_channel_map
 from .condapkg import BaseInterpreter, write_standins
 from .lockfile import LockedConda, LockedEnvironment
 from .piplock import lock_target
-from .solver import deadline_seconds, index_channel, run_rattler
+from .solver import index_channel
 from .wheels import TargetPython, target_options
 
 FETCH_TIMEOUT = 30.0  # seconds to connect and read one package file
@@ -145,22 +145,6 @@ def install_request(lock: LockedEnvironment, *, channel_url: str, prefix: str, c
             "virtual_packages": [[v.name, v.version, v.build] for v in lock.options.virtual_packages],
             "cache_dir": cache_dir, "prefix": prefix, "solver_timeout": timeout,
             "expect": {c.name: {"sha256": c.sha256, "md5": c.md5} for c in lock.conda}}
-
-
-def install_staged(lock: LockedEnvironment, channel_dir: Path, prefix: Path, *,
-                   deadline: float | None = None) -> list[dict[str, Any]]:
-    """Install the locked conda packages from a staged channel into `prefix` (offline), in a rattler child.
-
-    Inside an image build the same request (`install_request`) runs with a copy of `rattler_child.py`.
-    """
-    limit = deadline or deadline_seconds()
-    request = install_request(lock, channel_url=channel_dir.resolve().as_uri(), prefix=str(prefix),
-                              cache_dir=str(amlexec_home() / "cache" / "rattler"), timeout=limit)
-    answer = run_rattler(request, deadline=limit, what=f"installing into {prefix}")
-    if not answer["ok"]:
-        raise EnvironmentBuildError(f"installing {lock.path.name} into {prefix} failed: {answer['message']}",
-                                    hint="restage the channel; relock with `amlexec env lock` if it persists")
-    return answer["records"]
 
 
 def rattler_version() -> str:

@@ -42,10 +42,6 @@ class SparkMaster:
     deploy_mode: str | None = None
 
     @property
-    def is_yarn(self) -> bool:
-        return self.url == "yarn" or (self.url or "").startswith("yarn-")
-
-    @property
     def driver_on_cluster(self) -> bool:
         """True when the driver runs on a cluster node (YARN cluster mode), not where spark-submit runs."""
         return self.deploy_mode == "cluster"

@@ -251,7 +251,7 @@ class HistoryStore:
             )
         return _from_row(rows[0], self.warn)
 
-    def list(self, *, status: str | None = None, target: str | None = None, script: str | None = None,
+    def query(self, *, status: str | None = None, target: str | None = None, script: str | None = None,
              last: int | None = None) -> list[RunRecord]:
         """Runs newest first, optionally filtered."""
         where, args = _filters(status=status, target=target, script=script)
@@ -343,7 +343,7 @@ class HistoryStore:
         """`list`, with the stored document in place of the record of each final run that has a sound one.
         One query lists the runs with their documents; the rows of the others are read by id afterwards."""
         if not self._has_table("run_docs"):
-            return list(self.list(status=status, target=target, script=script, last=last))
+            return list(self.query(status=status, target=target, script=script, last=last))
         where, args = _filters(status=status, target=target, script=script)
         sql = ("SELECT r.run_id, r.status, d.format, d.checksum, d.names, d.doc FROM runs r "
                f"LEFT JOIN run_docs d ON d.run_id = r.run_id{where} ORDER BY r.run_number DESC")

@@ -68,7 +68,6 @@ RECIPES["bookworm-spark"] = BaseRecipe(
     changes=(*RECIPES["bookworm"].changes[:-1], "LABEL amlexec=1 amlexec.base=bookworm-spark"),
     flavor="spark",
 )
-DEFAULT_SUITE = "bookworm"
 
 
 def mmdebstrap_argv(recipe: BaseRecipe, *, mirror: str | None = None, executable: str = "mmdebstrap") -> list[str]:

@@ -214,17 +214,14 @@ class Engine:
     def follow_logs(self, container_id: str) -> Any:
         """A container's multiplexed output stream from its start (`read(n)`, `close()`), no timeout.
 
-        The SDK's own `logs()` drops which stream a frame came from, and its `attach()` keeps a 2-minute
-        socket timeout that would break on a quiet script, hence its internals here.
+        The SDK's own `logs()` cannot give that, hence `sdkinternals.follow_logs`.
         """
         api = self.api
         if self.socket_path is not None:
             return api.follow_logs(container_id)
-        response = api._get(api._url("/containers/{0}/logs", container_id),
-                            params={"stdout": 1, "stderr": 1, "follow": 1}, stream=True)
-        api._raise_for_status(response)
-        api._disable_socket_timeout(api._get_raw_response_socket(response))
-        return _SdkStream(response)
+        from .sdkinternals import follow_logs
+
+        return _SdkStream(follow_logs(api, container_id))
 
     def info(self) -> dict[str, Any]:
         """`docker info` (for the local socket: one request, no SDK)."""

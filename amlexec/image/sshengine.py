@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .engine import Engine, import_docker
+from .sdkinternals import use_adapter
 
 if TYPE_CHECKING:
     import docker
@@ -61,12 +62,8 @@ def ssh_client(conn: SshConnection, *, timeout: float = DEFAULT_TIMEOUT, max_poo
     # use_ssh_client and a fixed version, creating the client opens nothing. The adapter is then ours.
     client = docker.DockerClient(base_url="ssh://amlexec-ssh-host", version=DEFAULT_DOCKER_API_VERSION,
                                  timeout=int(timeout), use_ssh_client=True)
-    api = client.api
-    api._custom_adapter.close()
-    api._custom_adapter = _adapter(conn, timeout=timeout, max_pool_size=max_pool_size)
-    api.mount("http+docker://ssh", api._custom_adapter)
     try:
-        api._version = api._retrieve_server_version()
+        use_adapter(client.api, _adapter(conn, timeout=timeout, max_pool_size=max_pool_size))
     except BaseException:
         client.close()
         raise

@@ -2,22 +2,29 @@
 
 A target turns a `RunSpec` into a running script and hands back a `RunHandle`. Everything targets share
 (the run record, env vars, Ctrl-C, outputs, the final status) lives in `experiment.py`, not here.
-A target that cannot do something simply lacks the method; there are no "not supported" stubs.
+What only some target types can do is a declared capability (`types.Capability`); there are no
+"not supported" stubs.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, cast
 
 from ..config.compute import ComputeTarget
 from ..config.runconfig import RunConfig
 from ..errors import ConfigError, UsageError
 from ..project import Project
+from . import registry
+from .options import RunOptions
+from .types import Capability, TargetType
+
+if TYPE_CHECKING:  # the Docker engine and lock wishes only as types: importing base imports neither
+    from ..image.engine import Engine
 
 Sink = Callable[[str, bytes], None]
 """Receives live output: ("stdout" | "stderr", bytes)."""
@@ -42,20 +49,40 @@ class RunSpec:
     env: dict[str, str]  # EnvironmentVariables plus the target-independent run context variables
     workdir: Path  # a private copy of the project snapshot, made before the run starts
     run_dir: Path  # this run's folder in local run history: logs, metrics and outputs land here
-    conda_file: str | None = None  # -d override
-    spark_file: str | None = None  # -s override
-    options: dict[str, Any] = field(default_factory=dict)  # target-specific switches from the CLI
+    options: RunOptions = field(default_factory=RunOptions)  # -d, -s and the target's switches
+
+    @property
+    def conda_file(self) -> str | None:
+        return self.options.conda_file
+
+    @property
+    def spark_file(self) -> str | None:
+        return self.options.spark_file
+
+
+@dataclass(frozen=True)
+class Running:
+    """`poll()`: the script is still going."""
+
+
+@dataclass(frozen=True)
+class Exited:
+    """`poll()`: the script ended with `code` (128+N for a signal)."""
+
+    code: int
+
+
+@dataclass(frozen=True)
+class Vanished:
+    """`poll()`: the run is gone (its process, container or host folder) and its exit code with it."""
+
+
+Poll = Running | Exited | Vanished
+RUNNING, VANISHED = Running(), Vanished()
 
 
 class RunHandle(Protocol):
-    """A started run. `state()` is saved in run history so another amlexec process can `restore` it.
-
-    Handles of targets whose runs outlive amlexec may add `reattach_stream(sink, offset) -> int`: continue
-    the output from byte `offset` of the local driver log until the run ends, appending to it, and return
-    the log's new length. `history logs --follow` uses it when the supervising process is gone.
-    Handles may also add `properties() -> dict`: facts about the run found while collecting it (a Spark
-    application id, a UI address), merged into the run record's `properties` when the run is finalized.
-    """
+    """A started run. `state()` is saved in run history so another amlexec process can `restore` it."""
 
     def state(self) -> dict[str, Any]: ...
 
@@ -65,56 +92,105 @@ class RunHandle(Protocol):
     def wait(self) -> int:
         """Block until the script ends; its exit code (128+N for a signal)."""
 
-    def poll(self) -> int | None:
-        """The exit code if the script has ended, else None."""
+    def poll(self) -> Poll:
+        """Whether the script is still going, ended (with its code), or vanished."""
 
     def cancel(self) -> None:
         """Stop the script and everything it started; returns once it is gone."""
 
+    def kill_at_once(self) -> Callable[[], None] | None:
+        """What stops the run at once while a cancel is under way (a second Ctrl-C); None when the
+        target's cancel already confirms within its grace period and nothing quicker exists."""
+
     def collect(self, run_dir: Path) -> list[str]:
         """Bring the driver log, metrics and `outputs/` into `run_dir`; warnings to report."""
+
+    def properties(self) -> dict[str, Any]:
+        """Facts about the run found while collecting it (a Spark application id, a UI address), merged
+        into the run record's `properties` when it is finalized; empty when there are none."""
 
     def cleanup(self) -> None:
         """Remove what the run left on the target (working folder, container)."""
 
 
+class ReattachableHandle(RunHandle, Protocol):
+    """The handles of a type with `Capability.CAN_REATTACH` (runs that outlive amlexec)."""
+
+    def reattach_stream(self, sink: Sink, offset: int) -> int:
+        """Continue the output from byte `offset` of the local driver log until the run ends, appending to
+        it, and return the log's new length. `history logs --follow` uses it when the supervisor is gone."""
+
+
+class Prepared(Protocol):
+    """What `prepare` made or found (an environment image, a head node's environment)."""
+
+    def summary(self) -> dict[str, Any]: ...
+
+
 class Target(Protocol):
-    """A compute target. Optional extras, looked up with getattr by experiment.py:
+    """A compute target: a `TargetType`'s implementation. What only some types can do is declared in
+    `kind.capabilities` and reached through `preparing()` / `with_engine()`, never found with getattr."""
 
-    - `check(runconfig, conda_file, spark_file, options)`: validate what can be validated before a run is
-      recorded, so a broken dependency file, a stale lock or a missing program fails the command without
-      leaving a Failed run;
-    - `builds_from_conda_locks` (ClassVar, False when absent): the target builds its environment from a conda
-      lock, so the lock switches (`LOCK_OPTIONS`) mean something to it;
-    - `engine_for(what)`: a context manager giving the target's Docker engine for work outside a run
-      (`experiment clean -t`); targets without one have nothing to clean;
-    - `ensure_environment(spec, progress)`: build or refresh the run environment before `submit`; it may
-      return a dict describing the environment (which image, which Python, which lock), which the run
-      keeps in its properties (`history info`).
-    """
-
-    type: ClassVar[str]
+    kind: ClassVar[TargetType]
     # True when a run keeps going if the amlexec process watching it dies (a container, a remote host).
     independent_runs: ClassVar[bool]
-    # Optional, False when absent: Ctrl-C while streaming detaches (the run goes on; `history logs --follow`
-    # reattaches) instead of canceling. SSH targets set it: their runs do not depend on this process.
-    # interrupt_detaches: ClassVar[bool]
+
+    def check(self, runconfig: RunConfig, conda_file: str | None, spark_file: str | None,
+              options: RunOptions | None = None) -> None:
+        """Validate what can be validated before a run is recorded, so a broken dependency file, a stale
+        lock or a missing program fails the command without leaving a Failed run."""
+
+    def python_facts(self) -> dict[str, object]:
+        """Which Python runs the script, when known without connecting or building (the submit's header
+        of a detached run); empty when that is known only once the environment is ready."""
+
+    def ensure_environment(self, spec: RunSpec, progress: Progress) -> dict[str, Any]:
+        """Make the run environment ready before `submit` (building it when `PrepareEnvironment` allows);
+        what describes it (which image, which Python, which lock), kept in the run's properties."""
 
     def submit(self, spec: RunSpec, progress: Progress) -> RunHandle: ...
 
     def restore(self, state: dict[str, Any]) -> RunHandle: ...
 
 
-LOCK_OPTIONS = {"python_from_base_image": "--python-from-base-image", "conda_from_pypi": "--conda-from-pypi",
-                "relock": "--relock"}
+class PreparingTarget(Target, Protocol):
+    """A target of a type with `Capability.PREPARES_ENVIRONMENT`: `experiment prepare` works on it."""
+
+    def prepare(self, runconfig: RunConfig, *, progress: Progress, options: RunOptions,
+                force: bool = False) -> Prepared:
+        """Find or build the run environment ahead of runs (`-d`, offline and the lock switches in
+        `options`; the lock switches only reach lock-building types); `force` builds it again."""
 
 
-def refuse_lock_options(target: Any, compute: ComputeTarget, options: Mapping[str, Any]) -> None:
+class EngineTarget(Target, Protocol):
+    """A target of a type with `Capability.HAS_DOCKER_ENGINE`."""
+
+    def engine_for(self, what: str) -> AbstractContextManager[Engine]:
+        """The target's Docker engine for work outside a run (`experiment clean -t`)."""
+
+
+def preparing(target: Target) -> PreparingTarget | None:
+    """The target as one that prepares environments, when its type declares it."""
+    return cast(PreparingTarget, target) if target.kind.has(Capability.PREPARES_ENVIRONMENT) else None
+
+
+def with_engine(target: Target) -> EngineTarget | None:
+    """The target as one with a Docker engine, when its type declares it."""
+    return cast(EngineTarget, target) if target.kind.has(Capability.HAS_DOCKER_ENGINE) else None
+
+
+def reattachable(target: Target, handle: RunHandle) -> ReattachableHandle | None:
+    """The handle as one that continues a run's output from an offset, when its type declares it."""
+    return cast(ReattachableHandle, handle) if target.kind.has(Capability.CAN_REATTACH) else None
+
+
+def refuse_lock_options(target: Target, compute: ComputeTarget, options: RunOptions) -> None:
     """The conda-lock switches only steer targets that build from a lock; elsewhere they would do nothing."""
-    given = [flag for key, flag in LOCK_OPTIONS.items() if options.get(key)]
-    if given and not getattr(target, "builds_from_conda_locks", False):
+    given = options.lock_flags()
+    if given and not target.kind.has(Capability.BUILDS_FROM_CONDA_LOCKS):
         verb = "applies" if len(given) == 1 else "apply"
-        raise UsageError(f"{' and '.join(given)} only {verb} to docker and remotedocker targets, and "
+        lockers = registry.spoken(registry.with_capability(Capability.BUILDS_FROM_CONDA_LOCKS))
+        raise UsageError(f"{' and '.join(given)} only {verb} to {lockers} targets, and "
                          f"'{compute.name}' is a {compute.type} target",
                          hint="leave the option out: this target installs no conda lock")
 
@@ -147,28 +223,16 @@ def check_shared_directory(compute: ComputeTarget, project: Project) -> None:
                           hint=f"point nativeSharedDirectory at a folder, or move {existing} away")
 
 
-_REGISTRY: dict[str, str] = {
-    "local": "amlexec.targets.local:LocalTarget",
-    "docker": "amlexec.targets.docker:DockerTarget",
-    "remote": "amlexec.targets.remote:RemoteTarget",
-    "remotedocker": "amlexec.targets.remotedocker:RemoteDockerTarget",
-    "cluster": "amlexec.targets.cluster:ClusterTarget",
-}
-
-
-def register(type_name: str, dotted: str) -> None:
-    _REGISTRY[type_name] = dotted
-
-
-def target_for(compute: ComputeTarget, project: Project) -> Any:
+def target_for(compute: ComputeTarget, project: Project) -> Target:
     """The target implementation for a `.compute` file, imported only when used."""
-    dotted = _REGISTRY.get(compute.type)
-    if dotted is None:
+    from .registry import find, names
+
+    kind = find(compute.type)
+    if kind is None:
         shown = compute.raw_type or compute.type
         raise ConfigError(
             f"{compute.file_name}: targets of type '{shown}' cannot run experiments in this version of amlexec",
-            hint=f"available types: {', '.join(sorted(_REGISTRY))}",
+            hint=f"available types: {', '.join(sorted(names()))}",
         )
-    module_name, _, cls_name = dotted.partition(":")
-    cls = getattr(importlib.import_module(module_name), cls_name)
-    return cls(compute, project)
+    target: Target = kind.load_implementation()(compute, project)
+    return target

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from amlexec.config.dependencies import parse_conda
-from amlexec.environment.buildcontext import install_staged, stage_conda_channel
+from amlexec.environment.buildcontext import install_request, stage_conda_channel
 from amlexec.environment.condapkg import BaseInterpreter
 from amlexec.environment.lockfile import LockOptions, read_lock
 from amlexec.environment.locking import lock_environment
@@ -155,7 +155,15 @@ def test_locked_packages_stage_and_install_offline(tmp_path: Path, mapped: Path,
         "noarch/beta-1.0-py_0.tar.bz2"]
     monkeypatch.setenv("AMLEXEC_CHANNEL_MAP", "amlexec-test=/nonexistent")  # the install needs no source channel
     prefix = tmp_path / "env"
-    installed = install_staged(locked, channel, prefix)
+    # The request an image build runs with its copy of rattler_child.py, run here in a rattler child.
+    from amlexec.environment.solver import deadline_seconds, run_rattler
+    from amlexec.fsutil import amlexec_home
+
+    request = install_request(locked, channel_url=channel.resolve().as_uri(), prefix=str(prefix),
+                              cache_dir=str(amlexec_home() / "cache" / "rattler"), timeout=deadline_seconds())
+    answer = run_rattler(request, deadline=deadline_seconds(), what=f"installing into {prefix}")
+    assert answer["ok"], answer.get("message")
+    installed = answer["records"]
     assert sorted((r["name"], r["version"]) for r in installed) == [("alpha", "1.0"), ("beta", "1.0"),
                                                                      ("python", "3.11.7")]
     site = prefix / "lib" / "python3.11" / "site-packages"

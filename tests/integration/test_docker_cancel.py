@@ -50,14 +50,14 @@ def test_ctrl_c_stops_the_container_and_records_canceled(docker_project):
     assert proc.returncode == 130, err
     assert b"canceling the run..." in err and b"Status: Canceled" in out
     assert docker_project.containers() == [], "the container is stopped and removed"
-    from amlexec.experiment import open_store
+    from amlexec.runs.submit import open_store
 
-    (record,) = open_store(docker_project.project).list()
+    (record,) = open_store(docker_project.project).query()
     assert record.status == "Canceled" and record.exit_code == 130
 
 
 def start_detached(project, script: str, *args: str):
-    from amlexec.experiment import SubmitRequest, open_store, submit
+    from amlexec.runs.submit import SubmitRequest, open_store, submit
 
     result = submit(project.project, SubmitRequest(runconfig="docker", script=script, args=args, detach=True),
                     sink=lambda *_: None, progress=lambda _: None, announce=lambda _: None)
@@ -68,7 +68,7 @@ def start_detached(project, script: str, *args: str):
 
 
 def test_experiment_cancel_stops_a_detached_run(docker_project):
-    from amlexec.runs import cancel
+    from amlexec.runs.records import cancel
 
     docker_project.write("sleep.py", SLEEPER)
     store, run_id = start_detached(docker_project, "sleep.py", "120")
@@ -88,7 +88,7 @@ def kill_supervisor(store, run_id: str) -> None:
 
 
 def test_a_run_whose_container_vanished_is_reconciled_as_failed(docker_project):
-    from amlexec.runs import get_run
+    from amlexec.runs.records import get_run
 
     docker_project.write("sleep.py", SLEEPER)
     store, run_id = start_detached(docker_project, "sleep.py", "120")
@@ -101,7 +101,7 @@ def test_a_run_whose_container_vanished_is_reconciled_as_failed(docker_project):
 
 
 def test_a_run_that_ended_unsupervised_is_collected_when_looked_at(docker_project):
-    from amlexec.runs import follow, get_run
+    from amlexec.runs.records import follow, get_run
 
     docker_project.write("late.py", "import os, time\nprint('started', flush=True)\ntime.sleep(2)\n"
                                     "os.makedirs('outputs', exist_ok=True)\nopen('outputs/r.txt', 'w').write('r')\n"

@@ -21,7 +21,7 @@ def other_project(docker_client, base_image, venv_layer_cache, tmp_path):
 
 
 def test_clean_removes_only_this_projects_images_and_stopped_containers(docker_project, other_project):
-    from amlexec.preparation import clean, clean_candidates
+    from amlexec.runs.preparation import clean, clean_candidates
 
     for project in (docker_project, other_project):
         project.write("noop.py", "pass\n")

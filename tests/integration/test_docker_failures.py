@@ -105,9 +105,9 @@ def test_conda_packages_without_a_reachable_channel_fail_the_run_naming_the_chan
     docker_project.write("noop.py", "pass\n")
     with pytest.raises(EnvironmentBuildError, match=r"cannot read conda channel defaults: "):
         docker_project.submit("noop.py", python_from_base_image=True)
-    from amlexec.experiment import open_store
+    from amlexec.runs.submit import open_store
 
-    (record,) = open_store(docker_project.project).list()
+    (record,) = open_store(docker_project.project).query()
     assert record.status == "Failed" and "cannot read conda channel defaults" in (record.error or "")
     assert docker_project.images() == []
 
@@ -119,9 +119,9 @@ def test_missing_image_without_prepare_environment_says_how_to_build_it(docker_p
         docker_project.submit("noop.py")
     assert "has not been built yet" in err.value.message
     assert err.value.hint.startswith("build it with `amlexec experiment prepare -c docker`")
-    from amlexec.experiment import open_store
+    from amlexec.runs.submit import open_store
 
-    (record,) = open_store(docker_project.project).list()
+    (record,) = open_store(docker_project.project).query()
     assert record.status == "Failed" and "has not been built yet" in (record.error or "")
     assert docker_project.containers() == []
 

@@ -81,7 +81,7 @@ def test_engine_refusals_are_named_without_the_sdk(docker_project):
     """The local engine's own client (image.localapi) maps the engine's answers as the SDK did."""
     from amlexec.errors import NotFoundError, UnavailableError
     from amlexec.targets.base import target_for
-    from amlexec.targets.container import plan_container
+    from amlexec.targets.docker.container import plan_container
 
     target = target_for(docker_project.project.load_compute("docker"), docker_project.project)
     prepared = docker_project.prepare()

@@ -60,7 +60,7 @@ def test_workbench_sklearn_project_prepared_from_pypi_trains_and_logs_accuracy(d
     assert words[:2] == ["scikit-learn", words[1]] and words[3] == "True", words
     accuracy = float(words[-1])
     assert 0.9 <= accuracy <= 1.0
-    from amlexec.runs import describe, open_store
+    from amlexec.runs.records import describe, open_store
 
     info = describe(open_store(docker_project.project), outcome.record)
     assert info["metrics"]["Accuracy"] == pytest.approx(accuracy)

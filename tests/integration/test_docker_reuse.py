@@ -83,9 +83,9 @@ def test_prepared_online_then_submitted_offline_builds_nothing(target, monkeypat
 
 
 def _records(project: Any) -> list[Any]:
-    from amlexec.experiment import open_store
+    from amlexec.runs.submit import open_store
 
-    return open_store(project.project).list()
+    return open_store(project.project).query()
 
 
 def test_lock_options_on_a_submit_never_rebuild_what_prepare_built(docker_project, conda_channel, monkeypatch):

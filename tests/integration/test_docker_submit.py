@@ -89,7 +89,7 @@ def test_outputs_and_metrics_are_collected(docker_project):
     assert (run_dir / "outputs" / "models" / "model.bin").read_bytes() == bytes(range(256)) * 100
     assert (run_dir / "outputs" / "report.txt").read_text() == "ok"
     assert not (run_dir / "not_an_output.txt").exists() and not (docker_project.root / "not_an_output.txt").exists()
-    from amlexec.runs import describe, open_store
+    from amlexec.runs.records import describe, open_store
 
     info = describe(open_store(docker_project.project), outcome.record)
     assert info["metrics"] == {"Accuracy": 0.93, "loss": [0.5, 0.25]}
@@ -157,7 +157,7 @@ def test_run_output_streams_live(docker_project):
 
     docker_project.write("slow.py", "import time\nprint('first', flush=True)\ntime.sleep(3)\nprint('second')\n")
     arrivals: list[tuple[float, bytes]] = []
-    from amlexec.experiment import SubmitRequest, submit
+    from amlexec.runs.submit import SubmitRequest, submit
 
     def sink(stream: str, data: bytes) -> None:
         arrivals.append((time.monotonic(), data))

@@ -209,7 +209,7 @@ def test_ctrl_c_detaches_and_cancel_kills_the_application(project: Path, spark_h
 def test_attach_says_when_spark_submit_is_missing(spark_head: SparkHead, client_keys: Keys) -> None:
     from amlexec.config.compute import ComputeTarget
     from amlexec.errors import NotFoundError
-    from amlexec.targets.sshcheck import check_target
+    from amlexec.targets.ssh.check import check_target
 
     trust(spark_head.host)
     compute = ComputeTarget(name="spark", path=None, type="cluster", address=spark_head.host.address,

@@ -16,8 +16,8 @@ from amlexec.errors import EnvironmentBuildError
 from amlexec.project import Project
 from amlexec.runtime import runtime_files, runtime_zip
 from amlexec.targets.base import RunSpec, target_for
-from amlexec.targets.cluster import ClusterTarget
-from amlexec.targets.clusterenv import ClusterEnvironment, environment_hash
+from amlexec.targets.cluster.environment import ClusterEnvironment, environment_hash
+from amlexec.targets.cluster.target import ClusterTarget
 
 HOME = "/home/sshuser"
 VENV = f"{HOME}/.amlexec/envs/e1/venv/bin/python"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from amlexec.targets.container import (
+from amlexec.targets.docker.container import (
     ChunkReader,
     container_name,
     create_kwargs,
@@ -62,7 +62,7 @@ def test_shared_volumes_mount_the_snapshot_and_the_share():
 
 def test_host_folders_mount_the_snapshot_runtime_and_state_instead_of_copying():
     from amlexec.image.localapi import LocalAPI
-    from amlexec.targets.container import HostFolders
+    from amlexec.targets.docker.container import HostFolders
 
     p = plan(host_folders=HostFolders(runtime=Path("/h/.amlexec/runtime/v1"), state=Path("/w/run.run")))
     assert not p.copy_snapshot and not p.copy_runtime

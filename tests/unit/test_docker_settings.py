@@ -16,7 +16,7 @@ from amlexec.config.compute import parse_compute, render_compute
 from amlexec.errors import ConfigError, UnavailableError, UsageError
 from amlexec.image.bootstrap import RECIPES, mmdebstrap_argv
 from amlexec.image.engine import SocketLookup, local_socket
-from amlexec.targets.docker import offline_setting
+from amlexec.targets.docker.target import offline_setting
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -147,7 +147,7 @@ def test_engine_down_is_one_clear_error(tmp_path):
 
 
 def test_importing_the_docker_target_does_not_import_the_sdk():
-    code = ("import sys, amlexec.targets.docker, amlexec.image.environment_image, amlexec.preparation;"
+    code = ("import sys, amlexec.targets.docker.target, amlexec.image.environment_image, amlexec.runs.preparation;"
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('docker', 'paramiko')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
@@ -157,7 +157,7 @@ def test_check_validates_the_dependency_file_without_an_engine(tmp_path, monkeyp
     from amlexec.errors import ConfigError
     from amlexec.project import Project
     from amlexec.scaffold import scaffold
-    from amlexec.targets.docker import DockerTarget
+    from amlexec.targets.docker.target import DockerTarget
 
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")  # any engine use would fail
     scaffold(tmp_path / "p", base_image="amlexec/base:bookworm")

@@ -10,14 +10,14 @@ from datetime import datetime
 
 import pytest
 
-import amlexec.runs as runs
+import amlexec.runs.records as runs
 from amlexec.history import docs
 from amlexec.history.docs import StoredDoc, listing_objects, listing_text
 from amlexec.history.report import with_all_metrics
 from amlexec.history.store import HistoryStore, RunRecord
 from amlexec.output import OutputFormat, apply_query, render
 from amlexec.output.jsontext import json_safe, to_json
-from amlexec.runs import describe, describe_listing, describe_many
+from amlexec.runs.records import describe, describe_listing, describe_many
 from amlexec.transport import process
 
 TIMES = {"start_time_utc": "2017-09-08T01:11:21.000Z", "end_time_utc": "2017-09-08T01:11:25.890Z"}
@@ -93,7 +93,7 @@ def mixed_history(store: HistoryStore) -> dict[str, str]:
 
 def live_listing(store: HistoryStore) -> str:
     """How `history list -o json` printed a listing before documents were stored."""
-    return to_json(with_all_metrics(describe_many(store, store.list())))
+    return to_json(with_all_metrics(describe_many(store, store.query())))
 
 
 def test_the_stored_documents_print_the_same_bytes_as_the_records(store, warnings):
@@ -112,7 +112,7 @@ def test_the_stored_documents_print_the_same_bytes_as_the_records(store, warning
     # --query and the other formats see the same objects, in the same key order
     objects = listing_objects(describe_listing(store, store.listing()))
     assert to_json(objects) == expected
-    live = with_all_metrics(describe_many(store, store.list()))
+    live = with_all_metrics(describe_many(store, store.query()))
     assert objects == json_safe(live)
     for fmt in (OutputFormat.yaml, OutputFormat.tsv, OutputFormat.json):
         assert render(objects, fmt, safe=True) == render(live, fmt)
@@ -123,7 +123,7 @@ def test_the_stored_documents_print_the_same_bytes_as_the_records(store, warning
 def test_listings_of_a_part_of_the_history_agree_too(store):
     ids = mixed_history(store)
     for filters in ({"last": 2}, {"status": "completed"}, {"script": "train.py", "last": 4}, {"status": "Nothing"}):
-        expected = to_json(with_all_metrics(describe_many(store, store.list(**filters))))
+        expected = to_json(with_all_metrics(describe_many(store, store.query(**filters))))
         assert listing_text(describe_listing(store, store.listing(**filters))) == expected, filters
     assert listing_text([]) == to_json([]) == "[]\n"
     (only,) = store.listing(last=1)

@@ -40,18 +40,18 @@ def test_threads_sharing_nothing_get_distinct_runs(tmp_path):
         t.join(30)
     assert len(results) == len(set(results)) == 30
     s = HistoryStore(tmp_path / ".amlexec")
-    assert sorted(r.run_number for r in s.list()) == list(range(1, 31))
+    assert sorted(r.run_number for r in s.query()) == list(range(1, 31))
 
 
 def test_list_is_newest_first_and_filters(store):
     a = store.create_run(project="p", status="Starting", script_name="a.py", target="local")
     b = store.create_run(project="p", status="Starting", script_name="b.py", target="docker")
     store.finish(a.run_id, status="Completed", exit_code=0)
-    assert [r.run_id for r in store.list()] == [b.run_id, a.run_id]
-    assert [r.run_id for r in store.list(status="completed")] == [a.run_id]
-    assert [r.run_id for r in store.list(target="docker")] == [b.run_id]
-    assert [r.run_id for r in store.list(script="a.py")] == [a.run_id]
-    assert [r.run_id for r in store.list(last=1)] == [b.run_id]
+    assert [r.run_id for r in store.query()] == [b.run_id, a.run_id]
+    assert [r.run_id for r in store.query(status="completed")] == [a.run_id]
+    assert [r.run_id for r in store.query(target="docker")] == [b.run_id]
+    assert [r.run_id for r in store.query(script="a.py")] == [a.run_id]
+    assert [r.run_id for r in store.query(last=1)] == [b.run_id]
 
 
 def test_final_status_is_written_once(store):
@@ -76,7 +76,7 @@ def test_unknown_run_is_not_found(store):
 
 
 def test_recorded_attachments_stand_for_the_folder_of_a_finished_run_only(store):
-    from amlexec.runs import describe_many
+    from amlexec.runs.records import describe_many
 
     run = store.create_run(project="p", status="Running")
     (store.run_dir(run.run_id) / "driver_log.txt").write_text("x")
@@ -119,7 +119,7 @@ def test_an_older_history_without_file_lists_reads_unchanged(tmp_path):
 
 def test_reading_a_project_without_history_creates_nothing(tmp_path):
     s = HistoryStore(tmp_path / ".amlexec")
-    assert s.list() == [] and s.active() == [] and s.metrics(["p_1"]) == {"p_1": []}
+    assert s.query() == [] and s.active() == [] and s.metrics(["p_1"]) == {"p_1": []}
     with pytest.raises(NotFoundError):
         s.get("p_1")
     assert not (tmp_path / ".amlexec").exists()
@@ -153,14 +153,14 @@ def test_a_run_whose_folder_cannot_be_made_leaves_no_record(tmp_path):
     with pytest.raises(StorageError) as err:
         s.create_run(project="p", status="Starting")
     assert err.value.message.startswith(f"cannot create the run's folder {tmp_path}/.amlexec/runs/p_")
-    assert len(s.list()) == 1
+    assert len(s.query()) == 1
 
 
 def test_a_database_that_is_not_one_is_a_storage_error(tmp_path):
     (tmp_path / ".amlexec").mkdir()
     (tmp_path / ".amlexec" / "history.db").write_text("this is not SQLite " * 100)
     with pytest.raises(StorageError) as err:
-        HistoryStore(tmp_path / ".amlexec").list()
+        HistoryStore(tmp_path / ".amlexec").query()
     assert err.value.message == f"cannot open run history {tmp_path}/.amlexec/history.db: file is not a database"
     assert err.value.exit_code == 74
 
@@ -178,4 +178,4 @@ def test_a_deleted_database_is_noticed_and_a_run_can_be_recorded_again(tmp_path)
     s.close()
     again = s.reinsert(record, [{"name": "acc", "value": 1}])
     assert (again.run_id, again.run_number, again.status) == (r.run_id, 1, "Completed")
-    assert s.metrics([r.run_id]) == {r.run_id: [("acc", 1)]} and len(s.list()) == 1
+    assert s.metrics([r.run_id]) == {r.run_id: [("acc", 1)]} and len(s.query()) == 1

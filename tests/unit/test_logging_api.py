@@ -9,7 +9,7 @@ import sys
 
 import numpy as np
 
-from amlexec.logging import RunLogger, _plain
+from amlexec.history.metrics_api import RunLogger, _plain
 from amlexec.runtime import runtime_dir
 
 
@@ -51,3 +51,10 @@ def test_runtime_dir_is_built_once_and_reused():
     assert sorted(p.relative_to(first).as_posix() for p in first.rglob("*.py")) == [
         "amlexec/__init__.py", "amlexec/logging.py", "amlexec/sparkdaemon.py", "amlexec/sparkworker.py",
         "azureml/logging/__init__.py"]
+
+
+def test_scripts_keep_importing_the_api_as_amlexec_logging():
+    import amlexec.history.metrics_api as api
+    import amlexec.logging as alias
+
+    assert alias.get_logger is api.get_logger and alias.RunLogger is api.RunLogger

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from amlexec.runlog import MAX_METRIC_LINE_BYTES, last_output_line, metric_problem, read_metrics
+from amlexec.runs.runlog import MAX_METRIC_LINE_BYTES, last_output_line, metric_problem, read_metrics
 
 
 @pytest.mark.parametrize(("entry", "problem"), [

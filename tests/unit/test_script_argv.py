@@ -16,8 +16,8 @@ from amlexec.errors import NotFoundError
 from amlexec.project import Project, history_owner
 from amlexec.scriptpath import printable, resolve_script, run_argv, script_argument
 from amlexec.targets.base import RunSpec, python_line, target_for
-from amlexec.targets.container import plan_container
-from amlexec.targets.local import choose_interpreter, python_version
+from amlexec.targets.docker.container import plan_container
+from amlexec.targets.local.target import choose_interpreter, python_version
 
 HOSTILE = "-cprint('INJECTED')"
 RC = parse_runconfig("local", 'ArgumentVector: ["$file"]\nFramework: Python\n', display="local.runconfig")
@@ -47,7 +47,7 @@ def test_every_interpreter_command_gets_the_path_form(tmp_path: Path):
         project = _project(tmp_path / kind, f"type: {kind}\naddress: h\nusername: u\n")
         target = target_for(project.load_compute("t"), project)
         if kind == "cluster":
-            from amlexec.targets.clusterenv import ClusterEnvironment
+            from amlexec.targets.cluster.environment import ClusterEnvironment
 
             target._env = ClusterEnvironment(env_hash="e", folder="/e", python="/e/venv/bin/python",
                                              python_version="3.11.2", archive=None, packages=(), built=False,

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import ClassVar
 from urllib.parse import parse_qs
 
-from amlexec.targets.sparkapp import (
+from amlexec.targets.cluster.sparkapp import (
     KILL_STANDALONE_CODE,
     cluster_ui,
     find_application,

@@ -14,8 +14,8 @@ from amlexec.environment.sparklayer import (
     spark_image_tag,
 )
 from amlexec.targets.base import RunSpec
-from amlexec.targets.container import plan_container
-from amlexec.targets.docker import spark_command
+from amlexec.targets.docker.container import plan_container
+from amlexec.targets.docker.runplan import spark_command
 
 
 def test_the_spark_image_installs_the_wheel_in_a_stage_of_its_own() -> None:

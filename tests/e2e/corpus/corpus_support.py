@@ -77,7 +77,7 @@ def records(project: Path) -> list[RunRecord]:
     """The project's runs, read straight from history (independent of any output format)."""
     store = HistoryStore(project / ".amlexec", warn=lambda _m: None)
     try:
-        return store.list()
+        return store.query()
     finally:
         store.close()
 

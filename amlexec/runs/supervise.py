@@ -10,13 +10,14 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from . import snapshot as snapshots
-from .errors import AmlexecError, RunUnreachableError, StorageError
-from .history.store import HistoryStore, RunRecord, utc_now
-from .interrupts import Interrupts
+from .. import snapshot as snapshots
+from ..errors import AmlexecError, RunUnreachableError, StorageError
+from ..history.store import HistoryStore, RunRecord, utc_now
+from ..interrupts import Interrupts
+from ..targets.base import CONTROL_LOG, Progress, RunHandle, RunSpec, Sink, Target, python_line
+from ..targets.types import Capability
 from .runlog import ControlLog
 from .settle import finalize, never_raising
-from .targets.base import CONTROL_LOG, Progress, RunHandle, RunSpec, Sink, python_line
 
 
 @dataclass
@@ -31,7 +32,7 @@ class _Supervised:
     detached: bool = False  # the run goes on without this process; runs.refresh() settles it later
 
 
-def execute(store: HistoryStore, spec: RunSpec, target: Any, *, sink: Sink, progress: Progress) -> RunRecord:
+def execute(store: HistoryStore, spec: RunSpec, target: Target, *, sink: Sink, progress: Progress) -> RunRecord:
     """Run `spec` on `target` to the end, streaming to `sink`, and settle its record whatever happens."""
     run = _Supervised()
     say = never_raising(progress)
@@ -58,15 +59,12 @@ def execute(store: HistoryStore, spec: RunSpec, target: Any, *, sink: Sink, prog
     return record
 
 
-def _start(store: HistoryStore, spec: RunSpec, target: Any, run: _Supervised, progress: Progress) -> None:
-    prepare = getattr(target, "ensure_environment", None)
-    facts: dict[str, Any] = {}
-    if prepare is not None:
-        store.update(spec.run_id, status="Preparing")
-        facts = prepare(spec, progress) or {}
-        line = python_line(facts)
-        if line:  # the submit's header says which interpreter runs the script
-            progress(line)
+def _start(store: HistoryStore, spec: RunSpec, target: Target, run: _Supervised, progress: Progress) -> None:
+    store.update(spec.run_id, status="Preparing")
+    facts = target.ensure_environment(spec, progress) or {}
+    line = python_line(facts)
+    if line:  # the submit's header says which interpreter runs the script
+        progress(line)
     # What the run's environment is (e.g. which Python) goes into its properties with the Running status:
     # one write instead of two; a run that fails to start still gets them.
     try:
@@ -84,10 +82,11 @@ def _with(store: HistoryStore, spec: RunSpec, facts: dict[str, Any]) -> dict[str
     return {**store.get(spec.run_id).properties, **facts}
 
 
-def _interrupted(store: HistoryStore, spec: RunSpec, target: Any, run: _Supervised, signals: Interrupts,
+def _interrupted(store: HistoryStore, spec: RunSpec, target: Target, run: _Supervised, signals: Interrupts,
                  say: Progress) -> None:
     # `experiment cancel` SIGTERMs a supervisor that has no handle yet, and it must still cancel.
-    if run.handle is not None and getattr(target, "interrupt_detaches", False) and not _cancel_asked(store, spec):
+    detaches = target.kind.has(Capability.DETACHES_ON_INTERRUPT)
+    if run.handle is not None and detaches and not _cancel_asked(store, spec):
         run.detached = True
         say(_detach_note(spec.run_id))
         return
@@ -96,7 +95,7 @@ def _interrupted(store: HistoryStore, spec: RunSpec, target: Any, run: _Supervis
     run.status, run.code, run.error = "Canceled", 130, "canceled by the user"
 
 
-def _failed(store: HistoryStore, spec: RunSpec, target: Any, run: _Supervised, signals: Interrupts,
+def _failed(store: HistoryStore, spec: RunSpec, target: Target, run: _Supervised, signals: Interrupts,
             exc: Exception, say: Progress) -> None:
     error = as_error(exc)
     run.failure, run.error = error, reason(error)
@@ -117,7 +116,7 @@ def _stop(run: _Supervised, signals: Interrupts, say: Progress) -> None:
     """Cancel the run's script; a further signal meanwhile kills it at once (local runs)."""
     if run.handle is None:
         return
-    with signals.stopping(getattr(run.handle, "kill", None)):
+    with signals.stopping(run.handle.kill_at_once()):
         try:
             run.handle.cancel()
         except (Exception, KeyboardInterrupt) as exc:

@@ -1,7 +1,7 @@
 """The `cluster` target: a Spark cluster reached by SSH to its head node (Workbench's HDInsight target).
 
-A run prepares the Python environment on the head node once per content hash (`clusterenv.py`), uploads
-the project incrementally, and starts the command detached there (`sshtarget.py`): `spark-submit` of the
+A run prepares the Python environment on the head node once per content hash (`cluster/environment.py`), uploads
+the project incrementally, and starts the command detached there (`ssh/target.py`): `spark-submit` of the
 script for `Framework: PySpark` (`environment/spark.py` builds the command line), the environment's Python
 for `Framework: Python`. The driver's output streams live as with every SSH target. Cancel kills the Spark
 application on the cluster (through the standalone master's UI, or `yarn application -kill`) and then the
@@ -11,31 +11,33 @@ driver's process group; the application id and the cluster's UI address land in 
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from ..config.runconfig import RunConfig
-from ..environment.plan import EnvironmentPlan, plan_environment
-from ..environment.spark import (
+from ...config.runconfig import RunConfig
+from ...environment.plan import EnvironmentPlan, plan_environment
+from ...environment.spark import (
     SparkMaster,
     SparkPython,
     needs_executor_runtime,
     resolve_master,
     spark_submit_argv,
 )
-from ..errors import EnvironmentBuildError
-from ..runlog import ControlLog
-from ..transport import detached, sync
-from ..transport.remotehost import RemoteHost, RemoteLayout
-from ..transport.session import Session
-from ..transport.ssh import SshSettings
-from .base import CONTROL_LOG, DRIVER_LOG, Progress, RunSpec
-from .clusterenv import ClusterEnvironment, ensure_cluster_environment
+from ...errors import EnvironmentBuildError
+from ...runs.runlog import ControlLog
+from ...transport import detached, sync
+from ...transport.remotehost import RemoteHost, RemoteLayout
+from ...transport.session import Session
+from ...transport.ssh import SshSettings
+from ..base import CONTROL_LOG, DRIVER_LOG, Progress, RunSpec
+from ..options import RunOptions
+from ..ssh import DEFAULT_PYTHON
+from ..ssh.run import SshRun
+from ..ssh.target import SshTarget, remote_path
+from ..types import TargetType
+from . import CLUSTER
+from .environment import ClusterEnvironment, ensure_cluster_environment
 from .sparkapp import find_application, kill_commands, run_properties
-from .sshrun import SshRun
-from .sshtarget import SshTarget, remote_path
 
-DEFAULT_PYTHON = "python3"
 DEFAULT_SPARK_SUBMIT = "spark-submit"
 # amlexec's runtime for a driver on a cluster node, and for executors restoring env values (sparkworker.py);
 # a name of amlexec's own, since the executors fetch every --py-files file into one folder.
@@ -44,7 +46,7 @@ _APP_SEARCH_BYTES = 8 << 20  # the application id is logged within the driver's 
 
 
 class ClusterTarget(SshTarget):
-    type: ClassVar[str] = "cluster"
+    kind: ClassVar[TargetType] = CLUSTER
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -71,7 +73,7 @@ class ClusterTarget(SshTarget):
         return remote_path(home, self.compute.python_location or DEFAULT_PYTHON)
 
     def check(self, runconfig: RunConfig, conda_file: str | None, spark_file: str | None,
-              options: Mapping[str, Any] | None = None) -> None:
+              options: RunOptions | None = None) -> None:
         """Before a run is recorded: the connection settings, the dependency files and the Spark settings."""
         super().check(runconfig, conda_file, spark_file, options)
         self._plan(runconfig, conda_file)
@@ -89,11 +91,12 @@ class ClusterTarget(SshTarget):
                                           progress=progress, log_dir=self.project.state_dir / "builds",
                                           build=build, force=force, missing_hint=missing_hint)
 
-    def prepare(self, runconfig: RunConfig, *, progress: Progress, conda_file: str | None = None,
-                offline: bool | None = None, force: bool = False) -> ClusterEnvironment:
+    def prepare(self, runconfig: RunConfig, *, progress: Progress, options: RunOptions,
+                force: bool = False) -> ClusterEnvironment:
         """`experiment prepare`: find or build the environment on the head node. Always offline for the
-        head node (which may not reach PyPI): this machine downloads the wheels, so `offline` is moot."""
-        plan = self._plan(runconfig, conda_file)
+        head node (which may not reach PyPI): this machine downloads the wheels, so `offline` is moot; it
+        installs no conda lock, so the lock switches are moot too (refuse_lock_options turns them away)."""
+        plan = self._plan(runconfig, options.conda_file)
         try:
             return self._ensure(plan, progress, force=force)
         finally:
@@ -148,7 +151,7 @@ class ClusterTarget(SshTarget):
     def upload_entries(self, spec: RunSpec) -> list[sync.Entry]:
         entries = super().upload_entries(spec)
         if self._ships_runtime(spec):
-            from ..runtime import runtime_zip
+            from ...runtime import runtime_zip
 
             entries += sync.from_bytes({RUNTIME_ZIP: runtime_zip()})
         return entries

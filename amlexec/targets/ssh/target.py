@@ -10,21 +10,24 @@ from __future__ import annotations
 
 import contextlib
 import posixpath
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
-from ..config.compute import ComputeTarget
-from ..config.runconfig import RunConfig
-from ..errors import AmlexecError, NotFoundError
-from ..project import Project
-from ..runlog import ControlLog
-from ..runtime import runtime_files
-from ..transport import detached, sync
-from ..transport.remotehost import RemoteHost
-from ..transport.session import Session
-from ..transport.ssh import SshSettings
-from .base import CONTROL_LOG, METRICS_FILE, Progress, RunSpec
-from .sshrun import SshRun
+from ...config.compute import ComputeTarget
+from ...config.runconfig import RunConfig
+from ...errors import AmlexecError, NotFoundError
+from ...project import Project
+from ...runs.runlog import ControlLog
+from ...runtime import runtime_files
+from ...transport import detached, sync
+from ...transport.remotehost import RemoteHost
+from ...transport.session import Session
+from ...transport.ssh import SshSettings
+from ..base import CONTROL_LOG, METRICS_FILE, Progress, RunSpec
+from ..options import RunOptions
+from ..runenv import RunLayout, run_environment
+from ..types import TargetType
+from .run import SshRun
 
 
 def size_text(n: float) -> str:
@@ -60,10 +63,35 @@ def run_settings(compute: ComputeTarget, state: dict[str, Any] | None = None) ->
     return SshSettings.from_compute(compute, host=state["host"], port=int(state["port"]), username=state["user"])
 
 
+def upload_run(host: RemoteHost, entries: list[sync.Entry], remote_dir: str, *, spec: RunSpec,
+               progress: Progress) -> None:
+    """Upload a run's files into its folder on the host incrementally (what the host has from earlier runs
+    of the project is not sent again), and say how much went, to the user and in the control log."""
+    stats = sync.upload(host, entries, remote_dir, cache_key=str(spec.project.root))
+    summary = (f"{stats.objects_sent} of {stats.files} files new, {size_text(stats.bytes_sent)} sent "
+               f"({size_text(stats.total_bytes)} in all) in {stats.seconds:.1f}s")
+    progress(f"uploaded to {host.display}: {summary}")
+    ControlLog(spec.run_dir / CONTROL_LOG).write(
+        f"upload to {host.display}:{remote_dir}: {summary}; bytes_sent={stats.bytes_sent}")
+
+
+@contextlib.contextmanager
+def removed_on_failure(host: RemoteHost, remote_dir: str, close: Callable[[], None]) -> Iterator[None]:
+    """A run being started on the host: if the start fails, nothing runs yet, so its half-made folder (and
+    env file) is removed, best effort, and the connection closed, before the failure goes on."""
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(Exception):  # the failure that got us here says more
+            host.check("remove", remote_dir)
+        close()
+        raise
+
+
 def check_ssh_settings(compute: ComputeTarget) -> SshSettings:
     """Before a run is recorded: the .compute file says where and as whom to connect, and the key file and
     stored secrets it names are usable. Needs no connection."""
-    from ..transport.ssh import check_credentials
+    from ...transport.ssh import check_credentials
 
     settings = SshSettings.from_compute(compute)
     check_credentials(settings)
@@ -73,10 +101,8 @@ def check_ssh_settings(compute: ComputeTarget) -> SshSettings:
 class SshTarget:
     """The base of the targets that run on an SSH host; subclasses set `type` and define `command`."""
 
-    type: ClassVar[str]
+    kind: ClassVar[TargetType]  # each subclass's descriptor; all declare DETACHES_ON_INTERRUPT
     independent_runs: ClassVar[bool] = True
-    # Ctrl-C while streaming leaves the run going on the host (it does not depend on this process).
-    interrupt_detaches: ClassVar[bool] = True
     run_class: ClassVar[type[SshRun]] = SshRun
 
     def __init__(self, compute: ComputeTarget, project: Project) -> None:
@@ -98,8 +124,11 @@ class SshTarget:
             self._session.close()
             self._session = None
 
+    def python_facts(self) -> dict[str, object]:
+        return {}  # the host's interpreter is known only once connected (ensure_environment)
+
     def check(self, runconfig: RunConfig, conda_file: str | None, spark_file: str | None,
-              options: Mapping[str, Any] | None = None) -> None:
+              options: RunOptions | None = None) -> None:
         """Before a run is recorded: the connection settings and the `-d`/`-s` files (a subclass adds its own)."""
         check_ssh_settings(self.compute)
         self.project.require_overrides(runconfig, conda_file, spark_file)
@@ -114,12 +143,9 @@ class SshTarget:
         return f"check pythonLocation in {self.compute.file_name}"
 
     def environment(self, spec: RunSpec, *, remote_dir: str, shared: str | None) -> dict[str, str]:
-        env = dict(spec.env)
-        env["AMLEXEC_OUTPUTS_DIR"] = posixpath.join(remote_dir, "project", "outputs")
-        env["AMLEXEC_METRICS_FILE"] = posixpath.join(remote_dir, METRICS_FILE)
-        if shared:
-            env["AZUREML_NATIVE_SHARE_DIRECTORY"] = shared.rstrip("/") + "/"
-        return env
+        return run_environment(spec.env, RunLayout(outputs_dir=posixpath.join(remote_dir, "project", "outputs"),
+                                                   metrics_file=posixpath.join(remote_dir, METRICS_FILE),
+                                                   runtime_dir=None, shared_dir=shared))
 
     def upload_entries(self, spec: RunSpec) -> list[sync.Entry]:
         """The run folder's files: the project snapshot and amlexec's runtime folder."""
@@ -134,14 +160,8 @@ class SshTarget:
             progress(f"connecting to {session.settings.display}")
         host = session.host()
         remote_dir = host.layout.run_dir(spec.run_id)
-        try:
+        with removed_on_failure(host, remote_dir, self.close):
             pgid = self._start(spec, host, remote_dir, progress)
-        except BaseException:
-            # Nothing runs yet: leave no half-made run folder (or env file) behind on the host.
-            with contextlib.suppress(Exception):
-                host.check("remove", remote_dir)
-            self.close()
-            raise
         self._session = None  # the run's handle owns the connection from here on
         return self.run_handle(session=session, spec=spec, remote_dir=remote_dir, pgid=pgid)
 
@@ -152,12 +172,7 @@ class SshTarget:
     def _start(self, spec: RunSpec, host: RemoteHost, remote_dir: str, progress: Progress) -> int:
         home = host.conn.home()
         argv = self.command(spec, home=home)
-        stats = sync.upload(host, self.upload_entries(spec), remote_dir, cache_key=str(self.project.root))
-        summary = (f"{stats.objects_sent} of {stats.files} files new, {size_text(stats.bytes_sent)} sent "
-                   f"({size_text(stats.total_bytes)} in all) in {stats.seconds:.1f}s")
-        progress(f"uploaded to {host.display}: {summary}")
-        log = ControlLog(spec.run_dir / CONTROL_LOG)
-        log.write(f"upload to {host.display}:{remote_dir}: {summary}; bytes_sent={stats.bytes_sent}")
+        upload_run(host, self.upload_entries(spec), remote_dir, spec=spec, progress=progress)
         host.makedirs(posixpath.join(remote_dir, "project", "outputs"))
         shared = None
         if self.compute.native_shared_directory:

@@ -14,21 +14,21 @@ Whoever appends to the driver log holds an flock on it (as for the `remote` targ
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import Any, TypeVar
 
-from ..errors import AmlexecError, UnavailableError
-from ..image.engine import Engine, sdk_errors
-from ..image.sshengine import ssh_client
-from ..transport.remotehost import RemoteHost
-from ..transport.ssh import SshSettings, is_connection_error
-from .base import DRIVER_LOG, Sink
-from .docker_run import DockerRun
-from .sshrun import RemoteRun, _appender
+from ...errors import AmlexecError, UnavailableError
+from ...image.engine import Engine, sdk_errors
+from ...image.sshengine import ssh_client
+from ...transport import logfollow
+from ...transport.remotehost import RemoteHost
+from ...transport.ssh import SshSettings, is_connection_error
+from ..base import DRIVER_LOG, RUNNING, Exited, Poll, Sink, Vanished
+from ..ssh.run import SshRunHandle
+from .run import DockerRun
 
 T = TypeVar("T")
 WAIT_POLL_SECONDS = 0.5
@@ -44,7 +44,7 @@ class _EngineAnswer(Exception):
         self.error = error
 
 
-class RemoteDockerRun(RemoteRun):
+class RemoteDockerRun(SshRunHandle):
     def __init__(self, *, container: str, container_id: str, keep: bool,
                  engine: tuple[RemoteHost, Engine] | None = None, **shared: Any) -> None:
         super().__init__(**shared)
@@ -103,24 +103,16 @@ class RemoteDockerRun(RemoteRun):
                                    f"{what}: {getattr(error, 'explanation', None) or error}") from error
 
     # -- output -------------------------------------------------------------------------------------
-    def _follow(self, sink: Sink, offset: int, log: IO[bytes] | None, *, patient: bool | None = None) -> int:
-        """Stream from byte `offset` of the container's output until it ends; the new offset."""
+    def _send(self, offset: int, emit: Sink, appending: bool, *, patient: bool | None = None) -> None:
+        """The container's output from byte `offset` until it ends (a `logfollow.Source`)."""
         done = offset
 
-        def one_pass(run: DockerRun) -> int | None:
+        def one_pass(run: DockerRun) -> Poll:
             nonlocal done
-            skip = done
             assert self._engine is not None
             with _watchdog(self._engine[0]):
-                for name, data in run._frames():
-                    if skip >= len(data):
-                        skip -= len(data)
-                        continue
-                    data, skip = data[skip:], 0
-                    if log is not None:
-                        log.write(data)
-                        log.flush()
-                    sink(name, data)
+                for name, data in logfollow.skip(run._frames(), done):
+                    emit(name, data)
                     done += len(data)
             # The engine ends the stream when the container stops, and a dead connection ends it too.
             assert self._engine is not None
@@ -128,25 +120,34 @@ class RemoteDockerRun(RemoteRun):
                 raise EOFError("the connection dropped while streaming")
             return run.poll()
 
-        while self._do(one_pass, what="streaming the run's output", patient=patient) is None:
+        while self._do(one_pass, what="streaming the run's output", patient=patient) == RUNNING:
             # The stream ended while the container still runs (the engine restarted, or rotated its log):
             # read it again, skipping what we have.
             time.sleep(WAIT_POLL_SECONDS)
-        return done
+
+    def _send_rest(self, offset: int, emit: Sink, appending: bool) -> None:
+        """The ended container's output from byte `offset` (collect time)."""
+        def rest(run: DockerRun) -> bytes:
+            if run._inspect() is None:
+                return b""
+            return bytes(run.engine.client.api.logs(self.container_id, stdout=True, stderr=True, follow=False))
+
+        data = self._do(rest, what="collecting the run's files")
+        emit("stdout", data[offset:])
 
     # -- lifecycle ----------------------------------------------------------------------------------
-    def poll(self) -> int | None:
+    def poll(self) -> Poll:
         return self._do(lambda run: run.poll(), what="checking the run")
 
     def wait(self) -> int:
         while True:
-            code = self.poll()
-            if code is not None:
-                if code < 0:
-                    raise AmlexecError(f"the run's container {self.container} on {self.session.settings.display} "
-                                       "is gone or never started, so its exit code is unknown",
-                                       hint="something outside amlexec removed it (docker rm, a prune)")
-                return code
+            status = self.poll()
+            if isinstance(status, Exited):
+                return status.code
+            if isinstance(status, Vanished):
+                raise AmlexecError(f"the run's container {self.container} on {self.session.settings.display} "
+                                   "is gone or never started, so its exit code is unknown",
+                                   hint="something outside amlexec removed it (docker rm, a prune)")
             time.sleep(WAIT_POLL_SECONDS)
 
     def cancel(self) -> None:
@@ -154,7 +155,7 @@ class RemoteDockerRun(RemoteRun):
 
         def stop(run: DockerRun) -> None:
             run.cancel()
-            if run.poll() is None:
+            if run.poll() == RUNNING:
                 raise AmlexecError(f"the run's container {self.container} on {self.session.settings.display} "
                                    "is still running after `docker stop`", hint="check the Docker engine there")
 
@@ -168,14 +169,9 @@ class RemoteDockerRun(RemoteRun):
             if run._inspect() is None:
                 return [f"the container {self.container} is gone, so its outputs/ and metrics could not be "
                         "collected"]
-            with _appender(run_dir / DRIVER_LOG, wait=True) as log:
-                assert log is not None
-                have = os.fstat(log.fileno()).st_size
-                data = run.engine.client.api.logs(self.container_id, stdout=True, stderr=True, follow=False)
-                if len(data) > have:
-                    log.write(data[have:])
             return run.collect(run_dir)
 
+        logfollow.complete(run_dir / DRIVER_LOG, self._send_rest)
         return self._do(work, what="collecting the run's files")
 
     def cleanup(self) -> None:

@@ -26,15 +26,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..environment.plan import EnvironmentPlan, python_matches
-from ..environment.wheels import download_wheels, host_pip, pip_download_argv, render_lock, wheel_requirement
-from ..errors import EnvironmentBuildError, NotFoundError
-from ..image.probe import _PROBE as PROBE_CODE  # the same interpreter facts a Docker base image is asked for
-from ..image.probe import PythonInfo
-from ..transport import sync
-from ..transport.remotehost import RemoteHost
-from ..transport.ssh import Completed
-from .sshtarget import run_python
+from ...environment.plan import EnvironmentPlan, python_matches
+from ...environment.wheels import download_wheels, host_pip, pip_download_argv, render_lock, wheel_requirement
+from ...errors import EnvironmentBuildError, NotFoundError
+from ...image.probe import _PROBE as PROBE_CODE  # the same interpreter facts a Docker base image is asked for
+from ...image.probe import PythonInfo
+from ...transport import sync
+from ...transport.remotehost import RemoteHost
+from ...transport.ssh import Completed
+from ..ssh.target import run_python
 
 RECIPE_VERSION = "1"
 VENV_BOOTSTRAP = ("setuptools", "pip")  # what `python -m venv` installs by itself (pip last: it uninstalls)

@@ -1,31 +1,30 @@
 """A run on an SSH host that outlives its connection: the RunHandle shared by the SSH targets.
 
 The run's output goes to `output.log` on the host (stdout and stderr in the order the script wrote them,
-as Workbench's driver log had them), so the local driver log is always a byte-exact prefix of it: streaming,
-reattaching (`history logs --follow`) and collecting all continue "from the local log's length", and a
-dropped connection loses nothing. Whoever appends to the local driver log holds an flock on it, so two
-followers never write the same bytes twice.
+as Workbench's driver log had them). The handle only reads it from an offset (`_send`, `_send_rest`); the
+one log follower (`transport.logfollow`) keeps the local driver log a byte-exact prefix of it while
+streaming, reattaching (`history logs --follow`) and collecting, so a dropped connection loses nothing.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import posixpath
 import stat
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import Any, TypeVar
 
-from ..errors import AmlexecError
-from ..transport import detached
-from ..transport.remotehost import RemoteHost
-from ..transport.session import Session
-from ..transport.ssh import SshSettings, is_connection_error
-from .base import DRIVER_LOG, METRICS_FILE, Sink
-from .outputs import MAX_OUTPUT_FILE_BYTES
+from ...errors import AmlexecError
+from ...transport import detached, logfollow
+from ...transport.remotehost import RemoteHost
+from ...transport.session import Session
+from ...transport.ssh import SshSettings, is_connection_error
+from ..base import DRIVER_LOG, METRICS_FILE, RUNNING, VANISHED, Exited, Poll, Sink
+from ..outputs import MAX_OUTPUT_FILE_BYTES
 
 T = TypeVar("T")
 POLL_MIN_SECONDS = 0.05
@@ -34,25 +33,11 @@ STATUS_EVERY_SECONDS = 5.0
 METRICS_EVERY_SECONDS = 1.0
 
 
-@contextlib.contextmanager
-def _appender(path: Path, *, wait: bool) -> Iterator[IO[bytes] | None]:
-    """The local file opened for appending under an exclusive flock; None if another process holds it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "ab") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            yield None
-            return
-        yield fh
-
-
-class RemoteRun:
-    """What the handles of runs on an SSH host share: the session they are followed over, the run's
-    folders on both machines, and `stream`/`reattach_stream` over the subclass's `_follow`.
-
-    The local driver log is appended by one amlexec process at a time (a file lock); a second follower
-    only reads along, so no byte is saved or printed twice.
+class SshRunHandle:
+    """What the handles of runs on an SSH host share (the `remote` and `cluster` runs, and remotedocker's
+    containers): the session they are followed over, the run's folders on both machines, and
+    `stream`/`reattach_stream`/completing the driver log through the one log follower
+    (`transport.logfollow`) over the subclass's `_send`: the run's output from a byte offset on.
     """
 
     def __init__(self, *, session: Session, run_id: str, remote_dir: str, local_run_dir: Path,
@@ -76,8 +61,15 @@ class RemoteRun:
         return {"host": s.host, "port": s.port, "user": s.username, "run_id": self.run_id,
                 "remote_dir": self.remote_dir, "run_dir": str(self.local_run_dir)}
 
-    def _follow(self, sink: Sink, offset: int, log: IO[bytes] | None, *, patient: bool | None = None) -> int:
-        raise NotImplementedError
+    def _send(self, offset: int, emit: Sink, appending: bool, *, patient: bool | None = None) -> None:
+        """Send the run's output from byte `offset` to `emit` until it ends (a `logfollow.Source`)."""
+        raise NotImplementedError  # abstract: each handle reads its own kind of output
+
+    def kill_at_once(self) -> None:
+        return None  # the host's helper already ends the run's process group with SIGKILL after a grace
+
+    def properties(self) -> dict[str, Any]:
+        return {}
 
     @staticmethod
     def _best_effort(remove: Callable[[], object]) -> None:
@@ -91,25 +83,18 @@ class RemoteRun:
                 raise
 
     def stream(self, sink: Sink) -> None:
-        with _appender(self.local_run_dir / DRIVER_LOG, wait=True) as log:
-            assert log is not None
-            self._follow(sink, os.fstat(log.fileno()).st_size, log)
+        logfollow.stream(self.local_run_dir / DRIVER_LOG, self._send, sink)
 
     def reattach_stream(self, sink: Sink, offset: int) -> int:
         """Continue the output from byte `offset` of the driver log until the run ends; the new offset."""
-        path = self.local_run_dir / DRIVER_LOG
-        with _appender(path, wait=False) as log:
-            if log is None:  # another amlexec is appending: only read along
-                return self._follow(sink, offset, None, patient=True)
-            local = os.fstat(log.fileno()).st_size
-            if local > offset:
-                with open(path, "rb") as fh:
-                    fh.seek(offset)
-                    sink("stdout", fh.read(local - offset))
-            return self._follow(sink, max(offset, local), log, patient=True)
+        return logfollow.reattach(self.local_run_dir / DRIVER_LOG, partial(self._send, patient=True), sink, offset)
+
+    def _send_rest(self, offset: int, emit: Sink, appending: bool) -> None:
+        """The run's output from byte `offset` to its end, the run having ended (collect time)."""
+        raise NotImplementedError  # abstract: each handle reads its own kind of output
 
 
-class SshRun(RemoteRun):
+class SshRun(SshRunHandle):
     """A run started by the helper's `launch` in `remote_dir` on the host."""
 
     def __init__(self, *, pgid: int | None, **shared: Any) -> None:
@@ -131,25 +116,22 @@ class SshRun(RemoteRun):
         return self.session.do(fn, what=what, budget=None if keep_trying else 0.0)
 
     # -- output -------------------------------------------------------------------------------------
-    def _follow(self, sink: Sink, offset: int, log: IO[bytes] | None, *, patient: bool | None = None) -> int:
+    def _send(self, offset: int, emit: Sink, appending: bool, *, patient: bool | None = None) -> None:
         log_path, code_path = self._remote(detached.OUTPUT_LOG), self._remote(detached.EXIT_CODE)
         delay, ended = POLL_MIN_SECONDS, False
         last_status = last_metrics = time.monotonic()
         while True:
-            chunk = self._do(lambda h, at=offset: h.read_from(log_path, at), what="reading the run's output",
+            chunk = self._do(partial(_read_from, path=log_path, at=offset), what="reading the run's output",
                              patient=patient)
             if chunk:
-                if log is not None:
-                    log.write(chunk)
-                    log.flush()
-                sink("stdout", chunk)
+                emit("stdout", chunk)
                 offset += len(chunk)
                 delay = POLL_MIN_SECONDS
                 continue
             if ended:  # the exit code is written after the command's last byte: the log is complete
-                return offset
+                return
             now = time.monotonic()
-            if log is not None and now - last_metrics >= METRICS_EVERY_SECONDS:
+            if appending and now - last_metrics >= METRICS_EVERY_SECONDS:
                 self._do(self._pull_metrics, what="reading the run's metrics", patient=patient)
                 last_metrics = now
             ended = self._do(lambda h: h.size(code_path) is not None, what="checking the run", patient=patient)
@@ -158,9 +140,15 @@ class SshRun(RemoteRun):
             if now - last_status >= STATUS_EVERY_SECONDS:
                 last_status = now
                 if self._status(patient=patient).state in ("vanished", "missing"):
-                    return offset
+                    return
             time.sleep(delay)
             delay = min(delay * 1.5, POLL_MAX_SECONDS)
+
+    def _send_rest(self, offset: int, emit: Sink, appending: bool) -> None:
+        path = self._remote(detached.OUTPUT_LOG)
+        while chunk := self._do(partial(_read_from, path=path, at=offset), what="collecting the run's files"):
+            emit("stdout", chunk)
+            offset += len(chunk)
 
     def _pull_metrics(self, host: RemoteHost) -> None:
         """Append what the run logged since the last look, so `history info` shows live metrics."""
@@ -188,11 +176,11 @@ class SshRun(RemoteRun):
                                    "exit code (killed from outside, or the host restarted)")
             time.sleep(1.0)
 
-    def poll(self) -> int | None:
+    def poll(self) -> Poll:
         status = self._status()
         if status.state == "running":
-            return None
-        return status.code if status.state == "exited" and status.code is not None else -1
+            return RUNNING
+        return Exited(status.code) if status.state == "exited" and status.code is not None else VANISHED
 
     def cancel(self) -> None:
         self._do(lambda h: detached.cancel(h, self.remote_dir, self.run_id), what="canceling the run")
@@ -204,15 +192,10 @@ class SshRun(RemoteRun):
 
         def work(host: RemoteHost) -> None:
             warnings.clear()
-            with _appender(run_dir / DRIVER_LOG, wait=True) as log:
-                assert log is not None
-                have = os.fstat(log.fileno()).st_size
-                while chunk := host.read_from(self._remote(detached.OUTPUT_LOG), have):
-                    log.write(chunk)
-                    have += len(chunk)
-                self._pull_metrics(host)
+            self._pull_metrics(host)
             warnings.extend(_download_tree(host, self._remote("project/outputs"), run_dir / "outputs"))
 
+        logfollow.complete(run_dir / DRIVER_LOG, self._send_rest)
         self._do(work, what="collecting the run's files")
         return warnings
 
@@ -255,3 +238,8 @@ def _download_tree(host: RemoteHost, remote: str, local: Path, shown: str = "out
             sftp.get(source, str(partial))
             os.replace(partial, target)
     return warnings
+
+
+def _read_from(host: RemoteHost, *, path: str, at: int) -> bytes:
+    """One chunk of a remote file from an offset (a named function, so the offset is bound, not captured)."""
+    return host.read_from(path, at)

@@ -15,11 +15,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..errors import AmlexecError, NotFoundError
-from ..image.engine import Engine, engine_down
-from .base import DRIVER_LOG, METRICS_FILE, Sink
+from ...errors import AmlexecError, NotFoundError
+from ...image.engine import Engine, engine_down
+from ...transport import logfollow
+from ..base import DRIVER_LOG, METRICS_FILE, RUNNING, VANISHED, Exited, Poll, Sink
+from ..outputs import MAX_OUTPUT_FILE_BYTES, collect_outputs
 from .container import METRICS_PATH, OUTPUTS_DIR, ChunkReader, extract_tree
-from .outputs import MAX_OUTPUT_FILE_BYTES, collect_outputs
 
 STOP_GRACE_SECONDS = 10
 _STREAMS = {1: "stdout", 2: "stderr"}
@@ -83,30 +84,24 @@ class DockerRun:
         finally:
             response.close()
 
+    def _send(self, offset: int, emit: Sink, appending: bool) -> None:
+        """The container's output from byte `offset` until it ends (a `logfollow.Source`)."""
+        for name, data in logfollow.skip(self._frames(), offset):
+            emit(name, data)
+
+    def _send_if_there(self, offset: int, emit: Sink, appending: bool) -> None:
+        with contextlib.suppress(NotFoundError):  # removed meanwhile: the refresh that follows says so
+            self._send(offset, emit, appending)
+
     def stream(self, sink: Sink) -> None:
-        with open(self.run_dir / DRIVER_LOG, "ab") as log:
-            for name, data in self._frames():
-                log.write(data)
-                log.flush()
-                sink(name, data)
+        logfollow.stream(self.run_dir / DRIVER_LOG, self._send, sink)
 
     def reattach_stream(self, sink: Sink, offset: int) -> int:
-        """`history logs --follow` after the supervising amlexec died: skip what the driver log already has.
+        """`history logs --follow` after the supervising amlexec died: from byte `offset` of the driver log.
 
         Returns the driver log's new length, so the caller does not print the appended bytes again.
         """
-        skip = offset
-        with contextlib.suppress(NotFoundError), open(self.run_dir / DRIVER_LOG, "ab") as log:
-            for name, data in self._frames():
-                if skip >= len(data):
-                    skip -= len(data)
-                    continue
-                data, skip = data[skip:], 0
-                log.write(data)
-                log.flush()
-                sink(name, data)
-                offset += len(data)
-        return offset
+        return logfollow.reattach(self.run_dir / DRIVER_LOG, self._send_if_there, sink, offset)
 
     # -- lifetime -------------------------------------------------------------------------------------
     def _inspect(self) -> dict[str, Any] | None:
@@ -132,16 +127,16 @@ class DockerRun:
             self._removing.start()
         return code
 
-    def poll(self) -> int | None:
+    def poll(self) -> Poll:
         info = self._inspect()
         if info is None:
-            return -1  # gone: its exit code went with it
+            return VANISHED  # gone: its exit code went with it
         state = info.get("State") or {}
         if state.get("Running") or state.get("Restarting"):
-            return None
-        if state.get("Status") == "created":
-            return -1  # never started
-        return int(state.get("ExitCode", -1))
+            return RUNNING
+        if state.get("Status") == "created" or "ExitCode" not in state:
+            return VANISHED  # never started
+        return Exited(int(state["ExitCode"]))
 
     def cancel(self) -> None:
         """Stop the container (SIGTERM, SIGKILL after the grace period); returns once it is stopped."""
@@ -149,7 +144,7 @@ class DockerRun:
         with contextlib.suppress(errors.NotFound):
             self._api.stop(self.container_id, timeout=STOP_GRACE_SECONDS)
             deadline = time.monotonic() + STOP_GRACE_SECONDS + 5
-            while time.monotonic() < deadline and self.poll() is None:
+            while time.monotonic() < deadline and self.poll() == RUNNING:
                 time.sleep(0.05)
 
     def collect(self, run_dir: Path) -> list[str]:
@@ -181,6 +176,12 @@ class DockerRun:
             _extract_single(reader, dest / name)
             return []
         return extract_tree(reader, dest, strip=name, max_file_bytes=MAX_OUTPUT_FILE_BYTES)
+
+    def kill_at_once(self) -> None:
+        return None  # `docker stop` already ends in SIGKILL after its grace period
+
+    def properties(self) -> dict[str, Any]:
+        return {}
 
     def cleanup(self) -> None:
         if self.state_dir is not None:

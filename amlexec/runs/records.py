@@ -5,24 +5,26 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import snapshot as snapshots
-from .config.compute import ComputeTarget
-from .errors import AmlexecError, RunUnreachableError, StorageError, UsageError
-from .experiment import open_store
-from .history.report import metric_values, run_info
-from .history.store import HistoryStore, RunRecord, StoredDoc
-from .notices import warn
-from .project import Project
+from .. import snapshot as snapshots
+from ..config.compute import ComputeTarget
+from ..errors import AmlexecError, RunUnreachableError, StorageError, UsageError
+from ..history.report import metric_values, run_info
+from ..history.store import HistoryStore, RunRecord, StoredDoc
+from ..notices import warn
+from ..project import Project
+from ..targets import registry
+from ..targets.base import DRIVER_LOG, Progress, RunHandle, Running, Sink, Target, Vanished, reattachable, target_for
+from ..transport import process
 from .runlog import read_metrics, release_space
 from .settle import finalize, settle_pending
-from .targets.base import DRIVER_LOG, Progress, RunHandle, Sink, target_for
-from .transport import process
+from .submit import open_store
 
 if TYPE_CHECKING:
-    from .treecopy import TreeCopy
+    from ..treecopy import TreeCopy
 
 FOLLOW_POLL_SECONDS = 0.1
 
@@ -31,15 +33,15 @@ def _quiet(_: str) -> None:
     pass
 
 
-def _target(project: Project, record: RunRecord) -> Any:
+def _target(project: Project, record: RunRecord) -> Target:
     try:
         compute = project.load_compute(record.target or "")
     except AmlexecError:  # the .compute file was detached since; the handle state is enough to restore
-        compute = ComputeTarget(name=record.target or "", path=None, type=record.target_type or "local")
+        compute = ComputeTarget(name=record.target or "", path=None, type=record.target_type or registry.FALLBACK.name)
     return target_for(compute, project)
 
 
-def restore_handle(project: Project, record: RunRecord) -> tuple[Any, RunHandle]:
+def restore_handle(project: Project, record: RunRecord) -> tuple[Target, RunHandle]:
     target = _target(project, record)
     try:
         return target, target.restore(record.handle)
@@ -67,12 +69,12 @@ def refresh(store: HistoryStore, project: Project, record: RunRecord, progress: 
         release_space(store.run_dir(record.run_id))
         return store.finish(record.run_id, status="Failed", exit_code=None, error=exc.message)
     try:
-        code = handle.poll()
+        status = handle.poll()
     except RunUnreachableError as exc:  # the host does not answer: say so, and look again next time
         if record.status == "Unreachable":
             return record
         return store.update(record.run_id, status="Unreachable", error=exc.message)
-    if code is None:
+    if isinstance(status, Running):
         if target.independent_runs:
             if record.status == "Unreachable":  # the host answers again and the run is still going
                 return store.update(record.run_id, status="Running", error=None)
@@ -80,11 +82,12 @@ def refresh(store: HistoryStore, project: Project, record: RunRecord, progress: 
         handle.cancel()
         error = "the amlexec process supervising this run died; the script was stopped"
         return _settle(store, record, handle, "Failed", None, error, progress)
-    if code < 0:
+    if isinstance(status, Vanished):
         error = "the amlexec process supervising this run died; the script's exit code is unknown"
         return _settle(store, record, handle, "Failed", None, error, progress)
-    status = "Canceled" if record.cancel_requested else ("Completed" if code == 0 else "Failed")
-    return _settle(store, record, handle, status, code, None, progress)
+    code = status.code
+    outcome = "Canceled" if record.cancel_requested else ("Completed" if code == 0 else "Failed")
+    return _settle(store, record, handle, outcome, code, None, progress)
 
 
 def _settle(store: HistoryStore, record: RunRecord, handle: RunHandle, status: str, code: int | None,
@@ -128,7 +131,7 @@ def describe_many(store: HistoryStore, records: list[RunRecord]) -> list[dict[st
     return [info for info in describe_listing(store, records) if isinstance(info, dict)]
 
 
-def describe_listing(store: HistoryStore, entries: list[RunRecord | StoredDoc]) -> list[dict[str, Any] | StoredDoc]:
+def describe_listing(store: HistoryStore, entries: Sequence[RunRecord | StoredDoc]) -> list[dict[str, Any] | StoredDoc]:
     """`history info` JSON of each run, in order; a stored document (store.listing) stands for itself."""
     records = [e for e in entries if isinstance(e, RunRecord)]
     stored = store.metrics(r.run_id for r in records)
@@ -203,9 +206,9 @@ def follow(project: Project, run_id: str, sink: Sink, *, follow: bool) -> RunRec
             return record
         if not process.is_alive(record.supervisor):
             target, handle = restore_handle(project, record)
-            reattach = getattr(handle, "reattach_stream", None)
+            reattach = reattachable(target, handle)
             if target.independent_runs and reattach is not None:
-                offset = reattach(sink, offset)  # it appended to the driver log as it printed
+                offset = reattach.reattach_stream(sink, offset)  # it appended to the driver log as it printed
             record = refresh(store, project, store.get(run_id))
             _emit_from(log_path, offset, sink)
             return record
@@ -230,7 +233,7 @@ def copy_outputs(store: HistoryStore, record: RunRecord, dest: Path) -> TreeCopy
 
     Files of the same name are replaced; nothing is written through a symbolic link (treecopy.copy_tree).
     """
-    from .treecopy import copy_tree  # `history list` and `info` never copy a tree: they do not load it
+    from ..treecopy import copy_tree  # `history list` and `info` never copy a tree: they do not load it
 
     return copy_tree(store.run_dir(record.run_id) / "outputs", dest, shown="outputs")
 

@@ -13,12 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
-from .errors import AmlexecError
-from .fsutil import atomic_write
-from .history.report import attachments
-from .history.store import HistoryStore, RunRecord, utc_now
+from ..errors import AmlexecError
+from ..fsutil import atomic_write
+from ..history.report import attachments
+from ..history.store import HistoryStore, RunRecord, utc_now
+from ..targets.base import CONTROL_LOG, Progress, RunHandle
 from .runlog import ControlLog, MetricsRead, last_output_line, read_metrics, release_space
-from .targets.base import CONTROL_LOG, Progress, RunHandle
 
 T = TypeVar("T")
 SKIPPED_METRICS_PROPERTY = "metrics_skipped_lines"
@@ -84,11 +84,11 @@ def finalize(store: HistoryStore, run_id: str, handle: RunHandle | None, *, stat
         steps.guard("making the run's folder again", lambda: run_dir.mkdir(parents=True, exist_ok=True), None)
     properties: dict[str, Any] = {}
     if handle is not None:
-        for warning in steps.guard("collecting the run's files", lambda: handle.collect(run_dir), []):
+        no_warnings: list[str] = []
+        for warning in steps.guard("collecting the run's files", lambda: handle.collect(run_dir), no_warnings):
             steps.warn(warning)
-        found = getattr(handle, "properties", None)
-        if found is not None:
-            properties.update(steps.guard("reading the run's properties", found, {}) or {})
+        no_properties: dict[str, Any] = {}
+        properties.update(steps.guard("reading the run's properties", handle.properties, no_properties) or {})
     metrics = read_metrics(run_dir)
     _take_metrics(store, run_id, metrics, steps, properties)
     if properties:

@@ -1,15 +1,15 @@
-"""`python -m amlexec.worker SUBMIT_FILE`: the background supervisor of a detached (`-a`) run."""
+"""`python -m amlexec.runs.worker SUBMIT_FILE`: the background supervisor of a detached (`-a`) run."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-from .errors import AmlexecError
+from ..errors import AmlexecError
 
 
 def main(argv: list[str]) -> int:
-    from .experiment import run_worker
+    from .submit import run_worker
 
     try:
         return run_worker(Path(argv[0]))

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from .errors import StorageError
-from .history.store import utc_now
-from .targets.base import DRIVER_LOG, METRICS_FILE
+from ..errors import StorageError
+from ..history.store import utc_now
+from ..targets.base import DRIVER_LOG, METRICS_FILE
 
 
 class ControlLog:
@@ -126,6 +126,7 @@ def read_metrics(run_dir: Path) -> MetricsRead:
 def _take(result: MetricsRead, number: int, line: bytes | None) -> None:
     if line is not None and not line.strip():
         return
+    problem: str | None
     if line is None:
         problem = f"it is over {MAX_METRIC_LINE_BYTES // 1024} KiB"
     else:

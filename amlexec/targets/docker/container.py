@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, Any
 
+from ..runenv import RunLayout, run_environment
+
 if TYPE_CHECKING:  # tarfile only when a run's files are copied, not mounted (see HostFolders)
     import tarfile
 
@@ -66,11 +68,9 @@ def plan_container(
 
     The container runs `python argv...`, or `command` when given (spark-submit for Framework: PySpark).
     """
-    environment = dict(env)
-    environment["AMLEXEC_OUTPUTS_DIR"] = OUTPUTS_DIR
-    environment["AMLEXEC_METRICS_FILE"] = METRICS_PATH
-    user_path = environment.get("PYTHONPATH")
-    environment["PYTHONPATH"] = RUNTIME_DIR + (f":{user_path}" if user_path else "")
+    shared = shared_volumes and shared_dir is not None
+    environment = run_environment(env, RunLayout(outputs_dir=OUTPUTS_DIR, metrics_file=METRICS_PATH,
+                                                 runtime_dir=RUNTIME_DIR, shared_dir=SHARE_DIR if shared else None))
     binds: dict[str, dict[str, str]] = {}
     if shared_volumes or host_folders is not None:
         binds[str(workdir)] = {"bind": RUN_DIR, "mode": "rw"}
@@ -79,7 +79,6 @@ def plan_container(
         binds[str(host_folders.state)] = {"bind": STATE_DIR, "mode": "rw"}
     if shared_volumes and shared_dir is not None:
         binds[str(shared_dir)] = {"bind": SHARE_DIR.rstrip("/"), "mode": "rw"}
-        environment["AZUREML_NATIVE_SHARE_DIRECTORY"] = SHARE_DIR
     return ContainerPlan(
         name=container_name(run_id), image=image, command=command or [python, *argv], environment=environment,
         labels=dict(labels), binds=binds, gpus=gpus, copy_snapshot=not (shared_volumes or host_folders),
@@ -173,7 +172,7 @@ class ChunkReader(io.RawIOBase):
         return size
 
 
-def extract_tree(stream: IO[bytes], dest: Path, *, strip: str, max_file_bytes: int) -> list[str]:
+def extract_tree(stream: IO[bytes] | io.RawIOBase, dest: Path, *, strip: str, max_file_bytes: int) -> list[str]:
     """Extract regular files under the archive folder `strip` into `dest`; warnings for skipped members.
 
     Only plain files and folders are written, never outside `dest` (no absolute paths, `..`, links or

@@ -13,39 +13,31 @@ import contextlib
 import os
 import shutil
 import socket
-import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
-from ..config.compute import ComputeTarget
-from ..config.dependencies import SparkDependencies
-from ..config.runconfig import RunConfig
-from ..environment.imagelock import LockWishes
-from ..errors import AmlexecError, NotFoundError, UnavailableError, UsageError
-from ..image.engine import Engine
-from ..image.environment_image import EnvironmentRequest, PreparedImage, ensure_environment_image
-from ..image.tags import LABEL_RUN_ID, project_labels
-from ..project import Project
-from ..runlog import ControlLog
-from ..runtime import runtime_dir, runtime_files
-from .base import CONTROL_LOG, Progress, RunSpec, check_shared_directory
-from .container import ContainerPlan, HostFolders, create_kwargs, host_config_kwargs, plan_container, write_run_tar
-from .docker_run import DockerRun
+from ...config.compute import ComputeTarget
+from ...config.runconfig import RunConfig
+from ...environment.imagelock import LockWishes
+from ...errors import AmlexecError, UsageError
+from ...image.engine import Engine
+from ...image.environment_image import EnvironmentRequest, PreparedImage, ensure_environment_image
+from ...project import Project
+from ...runs.runlog import ControlLog
+from ...runtime import runtime_dir
+from ..base import CONTROL_LOG, Progress, ReattachableHandle, RunSpec, check_shared_directory
+from ..options import RunOptions
+from ..types import TargetType
+from . import DOCKER
+from .container import ContainerPlan, HostFolders
+from .run import DockerRun
+from .runplan import plan_run
+from .start import start_container
 
 OFFLINE_ENV = "AMLEXEC_OFFLINE"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
-
-
-def spark_command(spark: SparkDependencies, spec: RunSpec, *, python: str) -> list[str]:
-    """`spark-submit --master local[*]` of the script inside the container, with spark_dependencies.yml
-    applied and the run's env vars on the executors too (the driver has them in its environment)."""
-    from ..environment.spark import SparkPython, spark_submit_argv
-    from ..environment.sparklayer import SPARK_SUBMIT
-
-    return spark_submit_argv(spark, submit=SPARK_SUBMIT, script=spec.argv, master="local[*]", env=spec.env,
-                             python=SparkPython(driver=python, executors=python))
 
 
 def offline_setting(flag: bool | None, compute: ComputeTarget) -> bool:
@@ -64,9 +56,8 @@ def offline_setting(flag: bool | None, compute: ComputeTarget) -> bool:
 
 
 class DockerTarget:
-    type: ClassVar[str] = "docker"
+    kind: ClassVar[TargetType] = DOCKER
     independent_runs: ClassVar[bool] = True
-    builds_from_conda_locks: ClassVar[bool] = True
 
     def __init__(self, compute: ComputeTarget, project: Project) -> None:
         self.compute = compute
@@ -92,7 +83,7 @@ class DockerTarget:
 
     @property
     def base_image(self) -> str:
-        from ..config.compute import DEFAULT_BASE_IMAGE
+        from ...config.compute import DEFAULT_BASE_IMAGE
 
         return self.compute.base_docker_image or DEFAULT_BASE_IMAGE
 
@@ -107,33 +98,38 @@ class DockerTarget:
             display=self.project.display, wishes=wishes or LockWishes(), spark=runconfig.is_pyspark,
         )
 
+    def python_facts(self) -> dict[str, object]:
+        return {}  # the environment image says which Python, once it is found or built
+
     def check(self, runconfig: RunConfig, conda_file: str | None, spark_file: str | None,
-              options: Mapping[str, Any] | None = None) -> None:
+              options: RunOptions | None = None) -> None:
         """Before a run is recorded: the framework, the dependency file and its pinned lock must be usable.
 
         Needs no engine, so a broken dependency file or a lock written for an older version of it fails the
         command without leaving a Failed run. What the lock says of the base image is checked at build time.
         """
-        from ..environment.imagelock import refuse_stale_pin
-        from ..environment.plan import plan_environment
+        from ...environment.imagelock import refuse_stale_pin
+        from ...environment.plan import plan_environment
 
         self.project.require_overrides(runconfig, conda_file, spark_file)
         if runconfig.is_pyspark:
             self.project.load_spark(runconfig, spark_file)
         if self.compute.shared_volumes:
             check_shared_directory(self.compute, self.project)
-        offline_setting((options or {}).get("offline"), self.compute)  # a bad AMLEXEC_OFFLINE fails here
+        options = options or RunOptions()
+        offline_setting(options.offline, self.compute)  # a bad AMLEXEC_OFFLINE fails here
         request = self._request(runconfig, conda_file=conda_file, offline=False)
         plan_environment(request.deps, display=request.deps_display, root=request.project_root)
-        if not (options or {}).get("relock"):
+        if not options.relock:
+            assert request.deps_path is not None  # a docker request always names its dependency file
             refuse_stale_pin(request.deps, deps_path=request.deps_path, deps_display=request.deps_display,
                              display=request.display)
 
-    def prepare(self, runconfig: RunConfig, *, progress: Progress, conda_file: str | None = None,
-                offline: bool | None = None, force: bool = False,
-                wishes: LockWishes | None = None) -> PreparedImage:
+    def prepare(self, runconfig: RunConfig, *, progress: Progress, options: RunOptions,
+                force: bool = False) -> PreparedImage:
         """Find or build the run environment image (`experiment prepare`)."""
-        request = self._request(runconfig, conda_file=conda_file, offline=offline, wishes=wishes)
+        request = self._request(runconfig, conda_file=options.conda_file, offline=options.offline,
+                                wishes=options.wishes(at_submit=False))
         return ensure_environment_image(request, self.engine, progress=progress, force=force)
 
     def ensure_environment(self, spec: RunSpec, progress: Progress) -> dict[str, Any]:
@@ -142,8 +138,8 @@ class DockerTarget:
         Returns what the run records about its environment (which image, which Python, which lock).
         """
         rc = spec.runconfig
-        request = self._request(rc, conda_file=spec.conda_file, offline=spec.options.get("offline"),
-                                wishes=wishes_from_options(spec.options))
+        request = self._request(rc, conda_file=spec.conda_file, offline=spec.options.offline,
+                                wishes=spec.options.wishes(at_submit=True))
         hint = (f"build it with `amlexec experiment prepare -c {rc.name}`, or set PrepareEnvironment: true in "
                 f"{rc.file_name} to build it at submit")
         prepared = ensure_environment_image(request, self.engine, progress=progress,
@@ -191,25 +187,15 @@ class DockerTarget:
         os.chmod(state, 0o777)  # as the tar made it: a non-root script user could still log metrics
         return HostFolders(runtime=runtime_dir(), state=state)
 
-    def submit(self, spec: RunSpec, progress: Progress) -> DockerRun:
+    def submit(self, spec: RunSpec, progress: Progress) -> ReattachableHandle:
         if self._prepared is None:
             self.ensure_environment(spec, progress)
         assert self._prepared is not None
         prepared = self._prepared
         errors = self.engine.errors
-        labels = {**project_labels(self.project.name, self.project.root), LABEL_RUN_ID: spec.run_id}
-        command = None
-        if spec.runconfig.is_pyspark:
-            spark = self.project.load_spark(spec.runconfig, spec.spark_file)
-            command = spark_command(spark, spec, python=prepared.python)
-        keep = bool(spec.options.get("keep_container"))
+        keep = spec.options.keep_container
         folders = self.host_folders(spec, prepared, keep=keep)
-        plan = plan_container(
-            run_id=spec.run_id, image=prepared.image_id, python=prepared.python, argv=spec.argv, env=spec.env,
-            labels=labels, workdir=spec.workdir, shared_volumes=self.compute.shared_volumes,
-            shared_dir=self.shared_directory(), gpus=self.compute.nvidia_docker, command=command,
-            host_folders=folders,
-        )
+        plan = self.plan(spec, prepared, host_folders=folders)
         if plan.binds:
             (spec.workdir / "outputs").mkdir(exist_ok=True)
             if folders is not None:
@@ -227,50 +213,24 @@ class DockerTarget:
                          workdir=spec.workdir, keep=keep, mounted=not plan.copy_snapshot,
                          state_dir=folders.state if folders is not None else None)
 
+    def plan(self, spec: RunSpec, prepared: PreparedImage, *, host_folders: HostFolders | None = None
+             ) -> ContainerPlan:
+        """The run's container (`runplan.plan_run`); remotedocker's differs only in its shared folder."""
+        return self.base_plan(spec, prepared, shared_volumes=self.compute.shared_volumes,
+                              shared_dir=self.shared_directory(), host_folders=host_folders)
+
+    def base_plan(self, spec: RunSpec, prepared: PreparedImage, *, shared_volumes: bool, shared_dir: Path | None,
+                  host_folders: HostFolders | None) -> ContainerPlan:
+        spark = self.project.load_spark(spec.runconfig, spec.spark_file) if spec.runconfig.is_pyspark else None
+        return plan_run(spec, image=prepared.image_id, python=prepared.python, spark=spark,
+                        gpus=self.compute.nvidia_docker, shared_volumes=shared_volumes, shared_dir=shared_dir,
+                        host_folders=host_folders)
+
     def _start(self, plan: ContainerPlan, prepared: PreparedImage, errors: Any, *, snapshot: Path | None) -> str:
         """Create the container, copy in what is not mounted, start it; its id. Nothing is left on failure."""
-        api = self.engine.api
-        try:
-            host_config = api.create_host_config(**host_config_kwargs(plan))
-            cid = str(api.create_container(host_config=host_config, **create_kwargs(plan))["Id"])
-        except errors.ImageNotFound as exc:
-            raise NotFoundError(f"the environment image {prepared.ref} disappeared before the run started",
-                                hint="run `amlexec experiment prepare` again") from exc
-        except errors.APIError as exc:
-            raise UnavailableError(f"the Docker engine could not create the run's container: {exc.explanation}",
-                                   hint="see `docker ps -a` for a container of the same name") from exc
-        try:
-            if plan.copy_runtime:  # else everything the run needs is mounted
-                with tempfile.TemporaryFile() as tar:
-                    write_run_tar(tar, runtime=runtime_files(), snapshot=snapshot)
-                    tar.seek(0)
-                    api.put_archive(cid, "/", tar)
-            api.start(cid)
-        except BaseException as exc:
-            with contextlib.suppress(errors.APIError):
-                api.remove_container(cid, force=True)
-            if isinstance(exc, errors.APIError):
-                raise _start_error(exc, gpus=plan.gpus) from exc
-            raise
-        return cid
+        return start_container(self.engine.api, errors, plan, image_ref=prepared.ref, snapshot=snapshot)
 
-    def restore(self, state: dict[str, Any]) -> DockerRun:
+    def restore(self, state: dict[str, Any]) -> ReattachableHandle:
         return DockerRun.from_state(self.engine, state)
 
 
-def wishes_from_options(options: dict[str, Any]) -> LockWishes:
-    """`--python-from-base-image`, `--conda-from-pypi` and `--relock` as carried in `RunSpec.options`, for a
-    submit: an environment prepare made is used as it is (`LockWishes.at_submit`)."""
-    return LockWishes(python_from_base_image=bool(options.get("python_from_base_image")),
-                      conda_from_pypi=bool(options.get("conda_from_pypi")), relock=bool(options.get("relock")),
-                      at_submit=True)
-
-
-def _start_error(exc: Any, *, gpus: bool) -> UnavailableError:
-    text = str(exc.explanation or exc)
-    if gpus and ("gpu" in text.lower() or "device driver" in text.lower()):
-        return UnavailableError(
-            f"nvidiaDocker: true asks for GPUs, but this Docker engine cannot provide them: {text}",
-            hint="install the NVIDIA Container Toolkit on the Docker host, or set nvidiaDocker: false",
-        )
-    return UnavailableError(f"the Docker engine could not start the run's container: {text}")

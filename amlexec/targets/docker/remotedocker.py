@@ -5,7 +5,7 @@ through the Docker SDK over amlexec's SSH connection (`image.sshengine`): enviro
 the host's engine from a context sent by this machine and carry the same content-hash tags as locally; a
 run's project snapshot is uploaded incrementally into a per-run folder on the host (`transport.sync`, as
 for the `remote` target) and copied into the run's container there, so it never crosses the network twice.
-The container runs in the host's engine and outlives the connection; see `remotedocker_run.py`.
+The container runs in the host's engine and outlives the connection; see `docker/remotedocker_run.py`.
 
 A base image the host lacks is copied from this machine's engine when it has it (`docker save | docker
 load`, no registry needed, announced with its size and progress); otherwise the host's engine pulls it.
@@ -16,39 +16,36 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import posixpath
-import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from ..config.compute import ComputeTarget
-from ..config.runconfig import RunConfig
-from ..environment.imagelock import LockWishes
-from ..errors import AmlexecError, NotFoundError, StorageError, UnavailableError
-from ..image.engine import Engine, sdk_errors
-from ..image.environment_image import PreparedImage, _pull
-from ..image.sshengine import ssh_engine
-from ..image.tags import LABEL_RUN_ID, project_labels
-from ..image.transfer import Transfer, copy_image
-from ..project import Project
-from ..runlog import ControlLog
-from ..runtime import runtime_files
-from ..transport import sync
-from ..transport.remotehost import RemoteHost
-from ..transport.session import Session
-from ..transport.ssh import SshSettings, is_connection_error
-from .base import CONTROL_LOG, Progress, RunSpec
+from ...config.compute import ComputeTarget
+from ...config.runconfig import RunConfig
+from ...errors import AmlexecError, NotFoundError, StorageError, UnavailableError
+from ...image.engine import Engine, sdk_errors
+from ...image.environment_image import PreparedImage, _pull
+from ...image.sshengine import ssh_engine
+from ...image.transfer import Transfer, copy_image
+from ...project import Project
+from ...transport import sync
+from ...transport.remotehost import RemoteHost
+from ...transport.session import Session
+from ...transport.ssh import SshSettings, is_connection_error
+from ..base import Progress, RunSpec
+from ..options import RunOptions
+from ..runenv import share_variable
+from ..ssh.target import check_ssh_settings, remote_path, removed_on_failure, run_settings, upload_run
+from ..types import TargetType
+from . import REMOTEDOCKER
 from .container import (
     RUN_DIR,
     SHARE_DIR,
     ContainerPlan,
-    create_kwargs,
-    host_config_kwargs,
-    plan_container,
-    write_run_tar,
+    HostFolders,
 )
-from .docker import DockerTarget, _start_error
 from .remotedocker_run import RemoteDockerRun
-from .sshtarget import check_ssh_settings, remote_path, run_settings, size_text
+from .start import start_container
+from .target import DockerTarget
 
 COPY_TIMEOUT = 600  # seconds for `docker cp` of the snapshot on the host
 ATTACH_HINT = ("`amlexec computetarget attach remotedocker -n NAME ... --force` connects once and says what "
@@ -56,10 +53,8 @@ ATTACH_HINT = ("`amlexec computetarget attach remotedocker -n NAME ... --force` 
 
 
 class RemoteDockerTarget(DockerTarget):
-    type: ClassVar[str] = "remotedocker"
+    kind: ClassVar[TargetType] = REMOTEDOCKER  # Ctrl-C while streaming leaves the run going on the host
     independent_runs: ClassVar[bool] = True
-    # Ctrl-C while streaming leaves the run going on the host (it does not depend on this process).
-    interrupt_detaches: ClassVar[bool] = True
 
     def __init__(self, compute: ComputeTarget, project: Project) -> None:
         super().__init__(compute, project)
@@ -115,7 +110,7 @@ class RemoteDockerTarget(DockerTarget):
                                    f"answering ({reason})", hint=ATTACH_HINT) from exc
 
     def check(self, runconfig: RunConfig, conda_file: str | None, spark_file: str | None,
-              options: Mapping[str, Any] | None = None) -> None:
+              options: RunOptions | None = None) -> None:
         """Before a run is recorded: the connection settings, then everything the docker target checks."""
         check_ssh_settings(self.compute)
         super().check(runconfig, conda_file, spark_file, options)
@@ -153,15 +148,13 @@ class RemoteDockerTarget(DockerTarget):
         with self._talking_to_host(f"copying image {ref}"):
             return copy_image(local, self.engine, ref, progress=progress, dest_name=f"{self.display}'s Docker engine")
 
-    def prepare(self, runconfig: RunConfig, *, progress: Progress, conda_file: str | None = None,
-                offline: bool | None = None, force: bool = False,
-                wishes: LockWishes | None = None) -> PreparedImage:
+    def prepare(self, runconfig: RunConfig, *, progress: Progress, options: RunOptions,
+                force: bool = False) -> PreparedImage:
         try:
             with self._talking_to_host("preparing the run environment"):
-                self.check(runconfig, conda_file, None, {"relock": bool(wishes and wishes.relock)})
+                self.check(runconfig, options.conda_file, None, RunOptions(relock=options.relock))
                 self.ensure_base_image(progress)
-                return super().prepare(runconfig, progress=progress, conda_file=conda_file, offline=offline,
-                                       force=force, wishes=wishes)
+                return super().prepare(runconfig, progress=progress, options=options, force=force)
         finally:
             self.close()
 
@@ -184,47 +177,23 @@ class RemoteDockerTarget(DockerTarget):
         session.run_id = spec.run_id
         session.progress = progress
         remote_dir = host.layout.run_dir(spec.run_id)
-        try:
-            with self._talking_to_host("starting the run"):
-                plan, cid = self._start(spec, host, remote_dir, self._prepared, progress)
-        except BaseException:
-            # Nothing runs yet: leave no half-made run folder behind on the host.
-            with contextlib.suppress(Exception):
-                host.check("remove", remote_dir)
-            self.close()
-            raise
+        with removed_on_failure(host, remote_dir, self.close), self._talking_to_host("starting the run"):
+            plan, cid = self._start_on_host(spec, host, remote_dir, self._prepared, progress)
         engine, self._engine, self._session = self.engine, None, None  # the run's handle owns them now
         return RemoteDockerRun(session=session, run_id=spec.run_id, remote_dir=remote_dir, container=plan.name,
                                container_id=cid, local_run_dir=spec.run_dir, keep=_keep(spec),
                                engine=(host, engine))
 
-    def _start(self, spec: RunSpec, host: RemoteHost, remote_dir: str, prepared: PreparedImage,
+    def _start_on_host(self, spec: RunSpec, host: RemoteHost, remote_dir: str, prepared: PreparedImage,
                progress: Progress) -> tuple[ContainerPlan, str]:
-        errors = sdk_errors()
-        stats = sync.upload(host, sync.scan(spec.workdir, prefix="project/"), remote_dir,
-                            cache_key=str(self.project.root))
-        summary = (f"{stats.objects_sent} of {stats.files} files new, {size_text(stats.bytes_sent)} sent "
-                   f"({size_text(stats.total_bytes)} in all) in {stats.seconds:.1f}s")
-        progress(f"uploaded to {host.display}: {summary}")
-        ControlLog(spec.run_dir / CONTROL_LOG).write(
-            f"upload to {host.display}:{remote_dir}: {summary}; bytes_sent={stats.bytes_sent}")
+        upload_run(host, sync.scan(spec.workdir, prefix="project/"), remote_dir, spec=spec, progress=progress)
         project_dir = posixpath.join(remote_dir, "project")
         outputs = posixpath.join(project_dir, "outputs")
         host.makedirs(outputs)
         host.conn.sftp().chmod(outputs, 0o777)  # as on the docker target: any user in the image may write
-        plan = self._plan(spec, host, prepared)
-        api = self.engine.client.api
-        try:
-            host_config = api.create_host_config(**host_config_kwargs(plan))
-            cid = api.create_container(host_config=host_config, **create_kwargs(plan))["Id"]
-        except errors.ImageNotFound as exc:
-            raise NotFoundError(f"the environment image {prepared.ref} disappeared from {host.display} before the "
-                                "run started", hint="run `amlexec experiment prepare` again") from exc
-        except errors.APIError as exc:
-            raise UnavailableError(f"the Docker engine on {host.display} could not create the run's container: "
-                                   f"{exc.explanation}", hint="see `docker ps -a` there for a container of that name"
-                                   ) from exc
-        try:
+        plan = self.plan(spec, prepared)
+
+        def copy_in(cid: str) -> None:
             # The snapshot is already on the host: the docker CLI there copies it in (owned by root, as the
             # docker target's tar is), so it never crosses the network twice. Arguments, never a shell line.
             done = host.conn.run(["docker", "cp", "--", project_dir + "/.", f"{cid}:{RUN_DIR}"],
@@ -232,45 +201,36 @@ class RemoteDockerTarget(DockerTarget):
             if done.status != 0:
                 raise StorageError(f"copying the project into the run's container on {host.display} failed "
                                    f"(exit {done.status}): {done.text()[:300]}", hint="check free disk space there")
-            with tempfile.TemporaryFile() as tar:
-                write_run_tar(tar, runtime=runtime_files(), snapshot=None)
-                tar.seek(0)
-                api.put_archive(cid, "/", tar)
-            api.start(cid)
-        except BaseException as exc:
-            with contextlib.suppress(Exception):
-                api.remove_container(cid, force=True)
-            if isinstance(exc, errors.APIError):
-                raise _start_error(exc, gpus=plan.gpus) from exc
-            raise
+
+        cid = start_container(self.engine.client.api, sdk_errors(), plan, image_ref=prepared.ref, snapshot=None,
+                              host=host.display, copy_in=copy_in)
         if _keep(spec):
             progress(f"the container {plan.name} is kept on {host.display} after the run (--keep-container); "
                      f"remove it there with `docker rm {plan.name}`")
         return plan, cid
 
-    def _plan(self, spec: RunSpec, host: RemoteHost, prepared: PreparedImage) -> ContainerPlan:
-        labels = {**project_labels(self.project.name, self.project.root), LABEL_RUN_ID: spec.run_id}
-        plan = plan_container(
-            run_id=spec.run_id, image=prepared.image_id, python=prepared.python, argv=spec.argv, env=spec.env,
-            labels=labels, workdir=spec.workdir, shared_volumes=False, shared_dir=None,
-            gpus=self.compute.nvidia_docker,
-        )
+    def plan(self, spec: RunSpec, prepared: PreparedImage, *, host_folders: HostFolders | None = None
+             ) -> ContainerPlan:
+        """The docker target's plan for the same run (the snapshot is copied in, never mounted: it is on the
+        host, not here), with nativeSharedDirectory on the host as /azureml-share/."""
+        plan = self.base_plan(spec, prepared, shared_volumes=False, shared_dir=None, host_folders=None)
         if not (self.compute.shared_volumes and self.compute.native_shared_directory):
             return plan
         # Workbench's /azureml-share/: nativeSharedDirectory/<project> on the host (`~` is the remote home).
+        host = self.host()
         shared = posixpath.join(remote_path(host.conn.home(), self.compute.native_shared_directory),
                                 self.project.name)
         host.makedirs(shared)
         return dataclasses.replace(
             plan, binds={shared: {"bind": SHARE_DIR.rstrip("/"), "mode": "rw"}},
-            environment={**plan.environment, "AZUREML_NATIVE_SHARE_DIRECTORY": SHARE_DIR})
+            environment={**plan.environment, **share_variable(SHARE_DIR)})
 
     def restore(self, state: dict[str, Any]) -> RemoteDockerRun:
         return RemoteDockerRun.restore(state, self.settings(state))
 
 
 def _keep(spec: RunSpec) -> bool:
-    return bool(spec.options.get("keep_container"))
+    return spec.options.keep_container
 
 
 def _http_error(exc: BaseException) -> bool:

@@ -2,22 +2,23 @@
 
 Workbench's `attach remote` (userManagedEnvironment: true): amlexec manages no environment there. A run
 uploads the project snapshot incrementally and amlexec's small runtime folder, then starts the script
-detached from the connection (`sshtarget.py`); see `sshrun.py` for how it is followed, canceled and
+detached from the connection (`ssh/target.py`); see `ssh/run.py` for how it is followed, canceled and
 collected.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from ..config.runconfig import RunConfig
-from ..errors import ConfigError
-from ..transport.remotehost import RemoteHost
-from .base import Progress, RunSpec
-from .sshtarget import SshTarget, remote_path, run_python
+from ...config.runconfig import RunConfig
+from ...errors import ConfigError
+from ...transport.remotehost import RemoteHost
+from ..base import Progress, RunSpec
+from ..options import RunOptions
+from ..types import TargetType
+from . import DEFAULT_PYTHON, REMOTE
+from .target import SshTarget, remote_path, run_python
 
-DEFAULT_PYTHON = "python3"
 _VERSION_CODE = "import sys; print('%d.%d.%d' % sys.version_info[:3])"
 
 __all__ = ["DEFAULT_PYTHON", "RemoteTarget", "interpreter_version", "remote_path"]
@@ -33,7 +34,7 @@ def interpreter_version(host: RemoteHost, location: str) -> tuple[str, str]:
 
 
 class RemoteTarget(SshTarget):
-    type: ClassVar[str] = "remote"
+    kind: ClassVar[TargetType] = REMOTE
 
     def ensure_environment(self, spec: RunSpec, progress: Progress) -> dict[str, Any]:
         """No environment to manage here, but the run records which Python it used (one SSH round trip)."""
@@ -49,7 +50,7 @@ class RemoteTarget(SshTarget):
                 "python_source": "pythonLocation"}
 
     def check(self, runconfig: RunConfig, conda_file: str | None, spark_file: str | None,
-              options: Mapping[str, Any] | None = None) -> None:
+              options: RunOptions | None = None) -> None:
         """Before a run is recorded: the connection settings, the `-d`/`-s` files, and plain Python."""
         super().check(runconfig, conda_file, spark_file, options)
         if runconfig.is_pyspark:

@@ -10,20 +10,29 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from . import snapshot as snapshots
-from .config.compute import ComputeTarget
-from .config.runconfig import FILE_PLACEHOLDER, RunConfig
-from .errors import AmlexecError, ExitCode, StorageError, UsageError
-from .history.store import HistoryStore, RunRecord
-from .project import Project
+from .. import snapshot as snapshots
+from ..config.compute import ComputeTarget
+from ..config.runconfig import FILE_PLACEHOLDER, RunConfig
+from ..errors import AmlexecError, ExitCode, StorageError, UsageError
+from ..history.store import HistoryStore, RunRecord
+from ..project import Project
+from ..scriptpath import excluded_error, printable, resolve_script, run_argv
+from ..targets.base import (
+    CONTROL_LOG,
+    Progress,
+    RunSpec,
+    Sink,
+    Target,
+    python_line,
+    refuse_lock_options,
+    target_for,
+)
+from ..targets.options import RunOptions
+from ..transport import process
 from .runlog import ControlLog, read_git_commit, release_space, reserve_space
-from .scriptpath import excluded_error, printable, resolve_script, run_argv
 from .settle import finalize, never_raising
 from .supervise import as_error, execute, reason
-from .targets.base import CONTROL_LOG, Progress, RunSpec, Sink, python_line, refuse_lock_options, target_for
-from .transport import process
 
 __all__ = ["SubmitRequest", "SubmitResult", "execute", "finalize", "open_store", "run_worker", "submit"]
 
@@ -38,10 +47,12 @@ class SubmitRequest:
     script: str | None = None
     args: tuple[str, ...] = ()
     target: str | None = None
-    conda_file: str | None = None
-    spark_file: str | None = None
     detach: bool = False
-    options: dict[str, Any] = field(default_factory=dict)
+    options: RunOptions = field(default_factory=RunOptions)  # -d, -s and the target's switches
+
+    def __post_init__(self) -> None:
+        # A mapping of the options' fields is accepted too (scripts and tests that drive submit directly).
+        object.__setattr__(self, "options", RunOptions.of(self.options))
 
 
 @dataclass(frozen=True)
@@ -82,11 +93,10 @@ def submit(project: Project, req: SubmitRequest, *, sink: Sink, progress: Progre
     if script is not None and script not in {f.path for f in snap.files}:
         raise excluded_error(script)
     refuse_lock_options(target, compute, req.options)
-    project.check_before_run(rc, compute, argv=argv, env=rc.env, conda_file=req.conda_file,
-                             spark_file=req.spark_file)
-    check = getattr(target, "check", None)
-    if check is not None:
-        check(rc, req.conda_file, req.spark_file, req.options)
+    options = req.options
+    project.check_before_run(rc, compute, argv=argv, env=rc.env, conda_file=options.conda_file,
+                             spark_file=options.spark_file)
+    target.check(rc, options.conda_file, options.spark_file, options)
     if not rc.tracked_run and req.detach:
         raise UsageError(f"{rc.file_name} has TrackedRun: false, so a detached run could not be followed",
                          hint="run it attached (without -a), or set TrackedRun: true")
@@ -122,10 +132,9 @@ def submit(project: Project, req: SubmitRequest, *, sink: Sink, progress: Progre
     return SubmitResult(run_id, final, _exit_code(final))
 
 
-def _announce_python(target: Any, progress: Progress) -> None:
+def _announce_python(target: Target, progress: Progress) -> None:
     """`python: ...` in the submit's header, for targets that know their interpreter without starting."""
-    facts = getattr(target, "python_facts", None)
-    line = python_line(facts()) if facts is not None else None
+    line = python_line(target.python_facts())
     if line:
         progress(line)
 
@@ -153,8 +162,7 @@ def _stage(store: HistoryStore, record: RunRecord, *, project: Project, req: Sub
     env = {"PYTHONUNBUFFERED": "1", **rc.env,
            **run_context_env(project, run_id, target=compute.name, runconfig=rc.name)}
     spec = RunSpec(run_id=run_id, project=project, compute=compute, runconfig=rc, argv=argv, env=env,
-                   workdir=workdir, run_dir=store.run_dir(run_id), conda_file=req.conda_file,
-                   spark_file=req.spark_file, options=dict(req.options))
+                   workdir=workdir, run_dir=store.run_dir(run_id), options=req.options)
     ControlLog(spec.run_dir / CONTROL_LOG).write(
         f"snapshot: {len(snap.files)} files, {snap.total_bytes} bytes",
         f"target: {compute.name} ({compute.type}); runconfig: {rc.name}; framework: {rc.framework}",
@@ -200,11 +208,11 @@ def _forget(store: HistoryStore, run_id: str) -> None:
 
 # -- detached runs ------------------------------------------------------------------------------------
 def _start_worker(store: HistoryStore, spec: RunSpec) -> None:
-    """A detached run is supervised by a background amlexec process (`python -m amlexec.worker`)."""
+    """A detached run is supervised by a background amlexec process (`python -m amlexec.runs.worker`)."""
     payload = {
         "project": str(spec.project.root), "run_id": spec.run_id, "runconfig": spec.runconfig.name,
         "target": spec.compute.name, "argv": spec.argv, "env": spec.env, "workdir": str(spec.workdir),
-        "conda_file": spec.conda_file, "spark_file": spec.spark_file, "options": spec.options,
+        "options": spec.options.to_json(),
     }
     path = spec.run_dir / SUBMIT_FILE
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # env values may be secrets
@@ -212,7 +220,7 @@ def _start_worker(store: HistoryStore, spec: RunSpec) -> None:
         json.dump(payload, fh)
     with open(spec.run_dir / "worker.log", "ab") as worker_log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "amlexec.worker", str(path)], stdin=subprocess.DEVNULL,
+            [sys.executable, "-m", "amlexec.runs.worker", str(path)], stdin=subprocess.DEVNULL,
             stdout=worker_log, stderr=worker_log, start_new_session=True, cwd=spec.project.root,
         )
     store.update(spec.run_id, supervisor=process.identity(proc.pid))
@@ -230,8 +238,7 @@ def run_worker(submit_file: Path) -> int:
         compute = project.load_compute(payload["target"])
         spec = RunSpec(run_id=run_id, project=project, compute=compute, runconfig=rc,
                        argv=payload["argv"], env=payload["env"], workdir=Path(payload["workdir"]),
-                       run_dir=store.run_dir(run_id), conda_file=payload["conda_file"],
-                       spark_file=payload["spark_file"], options=payload["options"])
+                       run_dir=store.run_dir(run_id), options=RunOptions.from_json(payload["options"]))
         submit_file.unlink(missing_ok=True)
     except BaseException as exc:
         raised = _abandon(store, run_id, exc, lambda _line: None)

@@ -6,18 +6,33 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
-from ..config.compute import ComputeTarget
-from ..config.runconfig import RunConfig
-from ..errors import NotFoundError, StorageError
-from ..project import Project
-from ..runtime import runtime_dir
-from ..transport import process
-from .base import DRIVER_LOG, METRICS_FILE, Progress, RunSpec, Sink, check_shared_directory
-from .outputs import collect_outputs
+from ...config.compute import ComputeTarget
+from ...config.runconfig import RunConfig
+from ...errors import NotFoundError, StorageError
+from ...project import Project
+from ...runtime import runtime_dir
+from ...transport import process
+from ..base import (
+    DRIVER_LOG,
+    METRICS_FILE,
+    RUNNING,
+    VANISHED,
+    Exited,
+    Poll,
+    Progress,
+    RunSpec,
+    Sink,
+    check_shared_directory,
+)
+from ..options import RunOptions
+from ..outputs import collect_outputs
+from ..runenv import RunLayout, run_environment
+from ..types import TargetType
+from . import LOCAL
 
 ACTIVE_ENV_VARS = ("VIRTUAL_ENV", "CONDA_PREFIX")  # set by `activate` of a venv or a conda environment
 _VERSION_CODE = "import sys; print('%d.%d.%d' % sys.version_info[:3])"
@@ -65,7 +80,7 @@ def python_version(python: str) -> str | None:
 
 
 class LocalTarget:
-    type: ClassVar[str] = "local"
+    kind: ClassVar[TargetType] = LOCAL
     independent_runs: ClassVar[bool] = False
 
     def __init__(self, compute: ComputeTarget, project: Project) -> None:
@@ -99,7 +114,7 @@ class LocalTarget:
         return self.python_facts()
 
     def check(self, rc: RunConfig, conda_file: str | None, spark_file: str | None,
-              options: Mapping[str, Any] | None = None) -> None:
+              options: RunOptions | None = None) -> None:
         """Before a run is recorded: the interpreter, the shared folder and the dependency files."""
         self.interpreter()
         self.project.require_overrides(rc, conda_file, spark_file)
@@ -123,7 +138,7 @@ class LocalTarget:
         python = self.interpreter()
         if not spec.runconfig.is_pyspark:
             return [python, *spec.argv]
-        from ..environment.spark import spark_submit_argv
+        from ...environment.spark import spark_submit_argv
 
         spark = self.project.load_spark(spec.runconfig, spec.spark_file)
         return spark_submit_argv(spark, submit=self._spark_submit(spec.runconfig), script=spec.argv,
@@ -138,14 +153,14 @@ class LocalTarget:
         env.update(spec.env)
         outputs = spec.workdir / "outputs"
         outputs.mkdir(exist_ok=True)
-        env["AMLEXEC_OUTPUTS_DIR"] = str(outputs)
-        env["AMLEXEC_METRICS_FILE"] = str(spec.run_dir / METRICS_FILE)
+        folder = None
         shared = self.compute.native_shared_directory
         if shared:
             folder = Path(os.path.expanduser(shared)) / self.project.name
             folder.mkdir(parents=True, exist_ok=True)
-            env["AZUREML_NATIVE_SHARE_DIRECTORY"] = str(folder) + os.sep
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(runtime_dir()), env.get("PYTHONPATH")) if p)
+        env = run_environment(env, RunLayout(outputs_dir=str(outputs), metrics_file=str(spec.run_dir / METRICS_FILE),
+                                             runtime_dir=str(runtime_dir()), shared_dir=str(folder) if folder else None,
+                                             path_separator=os.pathsep))
         if spec.runconfig.is_pyspark:
             python = self.interpreter()
             env.setdefault("PYSPARK_PYTHON", python)
@@ -199,30 +214,41 @@ class LocalRun:
             process.kill_group(self.pid, grace=2)
         return code
 
-    def poll(self) -> int | None:
+    def poll(self) -> Poll:
         if self.proc is not None:
             code = self.proc.poll()
-            return None if code is None else process.exit_status(code)
+            return RUNNING if code is None else Exited(process.exit_status(code))
         # Not our child: its exit code is gone with it; callers treat a vanished run as failed.
-        return None if process.is_alive({"pid": self.pid, "start": self.start}) else -1
+        return RUNNING if process.is_alive({"pid": self.pid, "start": self.start}) else VANISHED
 
     def cancel(self) -> None:
         if self.proc is None and not process.is_alive({"pid": self.pid, "start": self.start}):
             return  # never signal a recycled pid
-        reap = (lambda: self.proc.poll() is not None) if self.proc is not None else None
+        reap = self._reaper()
         process.kill_group(self.pid, reap=reap)
         if self.proc is not None:
             self.proc.wait()
+
+    def _reaper(self) -> Callable[[], bool] | None:
+        """For our own child, a check that it is gone (and reaped); for a reattached run, nothing."""
+        proc = self.proc
+        return (lambda: proc.poll() is not None) if proc is not None else None
+
+    def kill_at_once(self) -> Callable[[], None]:
+        return self.kill
 
     def kill(self) -> None:
         """SIGKILL the run's whole process group at once (a second Ctrl-C during a cancel)."""
         if self.proc is None and not process.is_alive({"pid": self.pid, "start": self.start}):
             return  # never signal a recycled pid
-        reap = (lambda: self.proc.poll() is not None) if self.proc is not None else None
+        reap = self._reaper()
         process.kill_now(self.pid, reap=reap)
 
     def collect(self, run_dir: Path) -> list[str]:
         return collect_outputs(self.workdir / "outputs", run_dir / "outputs")
+
+    def properties(self) -> dict[str, Any]:
+        return {}
 
     def cleanup(self) -> None:
         shutil.rmtree(self.workdir, ignore_errors=True)
