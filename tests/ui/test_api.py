@@ -98,7 +98,7 @@ def test_download_paths_cannot_leave_the_run(server, ui_project):
         f"/files/{run}/outputs/etcdir/passwd": 403,  # through a link to /etc
         f"/files/{run}/metrics.jsonl": 403,  # not a log or an output
         f"/files/{run}/outputs/%252e%252e/x": 404,  # a literal '%2e%2e' folder: there is none
-        f"/files/..%2F..%2Fetc/passwd": 404,
+        "/files/..%2F..%2Fetc/passwd": 404,
         "/files/../../etc/passwd": 404,
     }
     for path, status in attempts.items():
