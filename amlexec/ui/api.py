@@ -61,6 +61,16 @@ class HistoryApp:
         self.project = project
         self.index = RunIndex(describe=describe_listing, warn=warn)
 
+    def warm(self) -> None:
+        """Summarise every run now (in a thread at start), so the first page does not wait for it."""
+        store = self.store()
+        try:
+            self.index.summaries(store)
+        except Exception as exc:  # the first request will meet the same problem and report it
+            warn(f"history serve: could not read the run history yet: {exc}")
+        finally:
+            store.close()
+
     def store(self) -> HistoryStore:
         from ..experiment import open_store
 

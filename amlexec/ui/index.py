@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import threading
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -85,25 +86,63 @@ class RunQuery:
 
 
 @dataclass
+class _View:
+    """One filter and sort over one generation of the summaries: the page slices it, paging costs nothing."""
+
+    generation: int
+    chosen: list[dict[str, Any]]
+    names: list[str]
+    facets: dict[str, list[str]]
+
+
+@dataclass
 class RunIndex:
     """Run summaries by id, refreshed from the store on each `query` (thread-safe: the server is threaded).
-    The store is passed in per call: an SQLite connection belongs to the thread that opened it."""
+    The store is passed in per call: an SQLite connection belongs to the thread that opened it.
 
-    describe: Any  # (store, run ids) -> list of `history info` dicts; runs.describe_listing behind it
+    A request costs a stat of the database and its WAL when nothing was committed since the last one (then
+    only the active runs are described again); else one query of every run's id, status and checksum."""
+
+    describe: Any  # (store, run records) -> list of `history info` dicts; runs.describe_listing behind it
     warn: Any
     _kept: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    _states: list[RunState] = field(default_factory=list)
+    _db_key: tuple[Any, ...] | None = None
+    _every: list[dict[str, Any]] = field(default_factory=list)
+    _children: dict[str, int] = field(default_factory=dict)
+    _generation: int = 0
+    _views: dict[tuple[Any, ...], _View] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def summaries(self, store: HistoryStore) -> list[dict[str, Any]]:
         """Every run's summary, newest first."""
         with self._lock:
-            states = run_states(store)
-            fresh = [s for s in states if s.checksum is None or self._kept.get(s.run_id, (None,))[0] != s.checksum]
+            return self._update(store)
+
+    def _update(self, store: HistoryStore) -> list[dict[str, Any]]:
+        key = _db_key(store)
+        changed = key is None or key != self._db_key
+        if changed:
+            self._states = run_states(store)
+            self._db_key = key
+            kept = self._kept
+            fresh = [s for s in self._states if s.checksum is None or kept.get(s.run_id, (None,))[0] != s.checksum]
+            known = {s.run_id for s in self._states}
+            for gone in [rid for rid in kept if rid not in known]:
+                del kept[gone]
+        else:
+            fresh = [s for s in self._states if s.checksum is None]  # active runs: their logs and metrics grow
+        if fresh:
             self._refresh(store, fresh)
-            known = {s.run_id for s in states}
-            for gone in [rid for rid in self._kept if rid not in known]:
-                del self._kept[gone]
-            return [self._kept[s.run_id][1] for s in states if s.run_id in self._kept]
+        if changed or fresh:
+            self._every = [self._kept[s.run_id][1] for s in self._states if s.run_id in self._kept]
+            self._children = {}
+            for summary in self._every:
+                if summary["parent_run_id"]:
+                    parent = summary["parent_run_id"]
+                    self._children[parent] = self._children.get(parent, 0) + 1
+            self._generation += 1
+        return self._every
 
     def _refresh(self, store: HistoryStore, states: list[RunState]) -> None:
         with_doc = [s.run_id for s in states if s.checksum is not None]
@@ -112,27 +151,54 @@ class RunIndex:
         for rid, doc in docs.items():
             self._kept[rid] = (checksums[rid], summarize(json.loads(doc.text)))
         rest = [s.run_id for s in states if s.run_id not in docs]
-        for info in self.describe(store, _records(store, rest)):
-            self._kept[info["run_id"]] = (-1, summarize(info))  # -1: never equal to a checksum, so redone
+        if rest:
+            for info in self.describe(store, _records(store, rest)):
+                self._kept[info["run_id"]] = (-1, summarize(info))  # -1: never equal to a checksum, so redone
 
     def query(self, store: HistoryStore, q: RunQuery) -> dict[str, Any]:
         """A page of runs plus what the table needs around it: the total, metric columns, filter choices."""
-        every = self.summaries(store)
-        children: dict[str, int] = {}
-        for s in every:
-            if s["parent_run_id"]:
-                children[s["parent_run_id"]] = children.get(s["parent_run_id"], 0) + 1
+        with self._lock:
+            every = self._update(store)
+            key = (q.status, q.target, q.script, q.text, q.sort, q.descending, q.parent)
+            view = self._views.get(key)
+            if view is None or view.generation != self._generation:
+                view = self._views[key] = self._view(every, q)
+                if len(self._views) > 32:  # a few recent filters are kept; the oldest goes
+                    del self._views[next(iter(self._views))]
+            children = self._children
+        limit = max(1, min(q.limit, MAX_PAGE))
+        page = [dict(s, trials=children.get(s["run_id"], 0)) for s in view.chosen[q.offset:q.offset + limit]]
+        return {"total": len(view.chosen), "offset": q.offset, "limit": limit, "facets": view.facets,
+                "metric_names": view.names, "runs": page}
+
+    def _view(self, every: list[dict[str, Any]], q: RunQuery) -> _View:
         scope = [s for s in every if s["parent_run_id"] == q.parent] if q.parent else \
                 [s for s in every if not s["parent_run_id"]]
         facets = {key: sorted({str(s[key]) for s in scope if s[key]}) for key in ("status", "target", "script_name")}
-        chosen = [dict(s, trials=children.get(s["run_id"], 0)) for s in scope if _matches(s, q)]
+        chosen = [s for s in scope if _matches(s, q)] if (q.status or q.target or q.script or q.text) else scope
         _sort(chosen, q)
         names: dict[str, None] = {}
+        seen: set[tuple[str, ...]] = set()
         for s in chosen:
-            names.update(dict.fromkeys(s["metrics"]))
-        limit = max(1, min(q.limit, MAX_PAGE))
-        return {"total": len(chosen), "offset": q.offset, "limit": limit, "facets": facets,
-                "metric_names": list(names), "runs": chosen[q.offset:q.offset + limit]}
+            metric_keys = tuple(s["metrics"])
+            if metric_keys not in seen:
+                seen.add(metric_keys)
+                names.update(dict.fromkeys(metric_keys))
+        return _View(self._generation, chosen, list(names), facets)
+
+
+def _db_key(store: HistoryStore) -> tuple[Any, ...] | None:
+    """What changes whenever a transaction commits: the database's and its write-ahead log's size and time."""
+    try:
+        db = os.stat(store.db_path)
+    except OSError:
+        return None
+    try:
+        wal = os.stat(f"{store.db_path}-wal")
+        wal_key: tuple[int, int] | None = (wal.st_size, wal.st_mtime_ns)
+    except OSError:
+        wal_key = None
+    return (db.st_ino, db.st_size, db.st_mtime_ns, wal_key)
 
 
 def _records(store: HistoryStore, run_ids: list[str]) -> list[RunRecord]:

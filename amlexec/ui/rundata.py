@@ -111,25 +111,38 @@ def metric_series(store: HistoryStore, record: RunRecord) -> dict[str, Any]:
     calls: dict[str, list[Any]] = {}
     for name, value in pairs:
         calls.setdefault(name, []).append(value)
-    return json_safe({"count": len(pairs), "metrics": [_chart(name, values) for name, values in calls.items()]})
+    return {"count": len(pairs), "metrics": [_chart(name, values) for name, values in calls.items()]}
 
 
 def _chart(name: str, values: list[Any]) -> dict[str, Any]:
     scalars = [v for v in values if not isinstance(v, list)]
     lists = [v for v in values if isinstance(v, list)]
     series = []
-    if scalars and all(_plain_number(v) for v in scalars):
-        series.append({"label": name, "y": scalars})
+    line = _numbers(scalars) if scalars else None
+    if line is not None:
+        series.append({"label": name, "y": line})
     for i, values_list in enumerate(lists[:MAX_SERIES]):
-        if values_list and all(_plain_number(v) for v in values_list):
-            label = name if len(lists) == 1 and not series else f"{name} #{i + 1}"
-            series.append({"label": label, "y": values_list})
-    text = [v for v in values if not (_plain_number(v) or (isinstance(v, list) and all(map(_plain_number, v))))]
+        drawn = _numbers(values_list) if values_list else None
+        if drawn is not None:
+            series.append({"label": name if len(lists) == 1 and not series else f"{name} #{i + 1}", "y": drawn})
+    text = ([] if line is not None else scalars) + [v for v in lists if _numbers(v) is None]
     return {"name": name, "series": series, "text": [str(v) for v in text[:100]], "calls": len(values)}
 
 
-def _plain_number(value: Any) -> bool:
-    return value is None or (type(value) in (int, float))
+def _numbers(values: list[Any]) -> list[float | int | None] | None:
+    """The values as a chart line (NaN and infinity as gaps, since JSON has neither); None if one is not a
+    number. One pass of plain type checks: a curve can have 100,000 points."""
+    out: list[float | int | None] = []
+    append = out.append
+    for v in values:
+        kind = type(v)
+        if kind is float:
+            append(v if v - v == 0.0 else None)  # inf - inf and nan - nan are nan
+        elif kind is int or v is None:
+            append(v)
+        else:
+            return None
+    return out
 
 
 def log_chunk(run_dir: Path, name: str, offset: int | None) -> dict[str, Any] | None:

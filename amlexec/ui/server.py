@@ -118,8 +118,9 @@ class _Handler(BaseHTTPRequestHandler):
 def serve(project: Project, *, host: str, port: int, open_browser: bool, out: TextIO, err: TextIO) -> None:
     """Serve until Ctrl-C. Prints the URL (with its token off loopback) on `out`, notes on `err`."""
     token = None if is_loopback(host) else secrets.token_urlsafe(24)
+    app = HistoryApp(project)
     try:
-        server = _Server((host, port), HistoryApp(project), token)
+        server = _Server((host, port), app, token)
     except OSError as exc:
         raise UnavailableError(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
                                hint="choose another port with --port N (--port 0 takes any free one)") from exc
@@ -130,6 +131,7 @@ def serve(project: Project, *, host: str, port: int, open_browser: bool, out: Te
     out.flush()
     err.write(f"amlexec: serving the run history of {project.root} (read-only); Ctrl-C stops\n")
     err.flush()
+    threading.Thread(target=app.warm, name="amlexec-ui-warm", daemon=True).start()
     if open_browser:
         import webbrowser
 
