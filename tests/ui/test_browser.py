@@ -84,6 +84,8 @@ def test_compare_two_runs(driver, server, ui_project, screenshots):
     chart = wait_css(driver, '#compare-charts [data-metric="loss"][data-drawn="1"]')
     assert [s[2] for s in driver.execute_script(SERIES, chart)] == [40, 40]
     assert wait_js(driver, INK, chart, what="ink on the overlaid chart") > 500
+    bars = wait_css(driver, '#compare-charts [data-metric="Accuracy"][data-drawn="1"]')
+    assert driver.execute_script(SERIES, bars) == [["Accuracy", "bar", 2]]
     shot(driver, screenshots, "compare", docs=True)
 
 

@@ -95,3 +95,14 @@ A.scatterChart = function (el, xName, yName, points, names, categories) {
     series: [{ type: "scatter", symbolSize: 9, data: points }],
   });
 };
+
+// One bar per run for a metric logged once (labels: run numbers).
+A.barChart = function (el, name, labels, values) {
+  return A.makeChart(el, {
+    grid: { left: 56, right: 16, top: 16, bottom: 30 },
+    tooltip: { formatter: (p) => A.escape(p.name) + ": " + A.escape(A.fmt(p.value)) },
+    xAxis: { type: "category", data: labels },
+    yAxis: { type: "value", scale: true },
+    series: [{ type: "bar", name: name, data: values, barMaxWidth: 48 }],
+  });
+};

@@ -82,10 +82,25 @@ function drawOverlays(el, runIds, details, metrics) {
       }
     }
   });
-  if (!byName.size) { el.appendChild(A.h("p", { class: "muted" }, "no metric with several values to chart")); return; }
   for (const [name, series] of byName) {
     const box = A.h("div", { class: "chart-box" }, A.h("h3", {}, name), A.h("div", { class: "chart", "data-metric": name }));
     el.appendChild(box);
     A.lineChart(box.lastChild, series);
   }
+  // a metric each run logged once (Accuracy): one bar per run
+  const labels = details.map((d) => "#" + d.info.run_number);
+  const scalars = new Map();
+  metrics.forEach((m, i) => {
+    for (const metric of m.metrics) {
+      if (byName.has(metric.name) || metric.series.length !== 1 || metric.series[0].y.length !== 1) continue;
+      if (!scalars.has(metric.name)) scalars.set(metric.name, new Array(runIds.length).fill(null));
+      scalars.get(metric.name)[i] = metric.series[0].y[0];
+    }
+  });
+  for (const [name, values] of scalars) {
+    const box = A.h("div", { class: "chart-box" }, A.h("h3", {}, name), A.h("div", { class: "chart", "data-metric": name }));
+    el.appendChild(box);
+    A.barChart(box.lastChild, name, labels, values);
+  }
+  if (!byName.size && !scalars.size) el.appendChild(A.h("p", { class: "muted" }, "none of the runs logged a number"));
 }
