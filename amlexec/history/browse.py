@@ -46,3 +46,11 @@ def stored_docs(store: HistoryStore, run_ids: list[str], warn: Warn) -> dict[str
                             "JOIN run_docs d ON d.run_id = r.run_id "
                             f"WHERE r.run_id IN ({', '.join('?' * len(chunk))})", chunk)
     return {e.run_id: e for e in read_listing(rows, warn) if isinstance(e, StoredDoc)}
+
+
+def doc_checksum(store: HistoryStore, run_id: str) -> int | None:
+    """The checksum of a run's stored document (None without one): what says a kept copy is still good."""
+    if not store._has_table("run_docs"):
+        return None
+    rows = store._read("SELECT checksum FROM run_docs WHERE run_id = ?", (run_id,))
+    return rows[0][0] if rows and type(rows[0][0]) is int else None

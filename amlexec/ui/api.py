@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import json
 import mimetypes
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -24,6 +26,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from ..errors import NotFoundError
+from ..history.browse import doc_checksum, stored_docs
 from ..history.store import HistoryStore, RunRecord
 from ..notices import warn
 from ..output.jsontext import json_safe
@@ -60,6 +63,8 @@ class HistoryApp:
 
         self.project = project
         self.index = RunIndex(describe=describe_listing, warn=warn)
+        self._series: OrderedDict[tuple[str, int | None], bytes] = OrderedDict()
+        self._lock = threading.Lock()
 
     def warm(self) -> None:
         """Summarise every run now (in a thread at start), so the first page does not wait for it."""
@@ -122,13 +127,11 @@ class HistoryApp:
         return store.get(run_id)
 
     def run_route(self, store: HistoryStore, run_id: str, what: str, params: dict[str, str]) -> Response:
-        from ..runs import describe
-
         record = self.record(store, run_id)
         if what == "":
-            return json_response(rundata.detail(self.project, store, record, describe(store, record)))
+            return json_response(rundata.detail(self.project, store, record, self.info(store, record)[0]))
         if what == "metrics":
-            return json_response(rundata.metric_series(store, record))
+            return self.metrics(store, record)
         if what == "log":
             offset = params.get("offset")
             chunk = rundata.log_chunk(store.run_dir(record.run_id), params.get("name", "driver_log"),
@@ -137,6 +140,37 @@ class HistoryApp:
                 return error(404, "no such log (driver_log or control_log)")
             return json_response({**chunk, "status": record.status, "active": not record.is_final})
         return error(404, "no such page")
+
+    def info(self, store: HistoryStore, record: RunRecord) -> tuple[dict[str, Any], int | None]:
+        """The run's `history info` document and its checksum: the stored one of a finished run (no
+        metrics rows to decode), else described from its record (None: it may change)."""
+        from ..runs import describe
+
+        if record.is_final:
+            doc = stored_docs(store, [record.run_id], warn).get(record.run_id)
+            if doc is not None:
+                return json.loads(doc.text), doc_checksum(store, record.run_id)
+        return describe(store, record), None
+
+    def metrics(self, store: HistoryStore, record: RunRecord) -> Response:
+        """The run's chart series. A finished run's never change: the encoded answer is kept for a few runs
+        (a chart of 100,000 points is then sent again without building it)."""
+        check = doc_checksum(store, record.run_id) if record.is_final else None
+        key = (record.run_id, check)
+        with self._lock:
+            kept = self._series.get(key) if check is not None else None
+        if kept is not None:
+            return Response(200, kept)
+        info, check = self.info(store, record) if check is not None else ({}, None)
+        key = (record.run_id, check)
+        stored = info.get("metrics") if check is not None else None
+        response = json_response(rundata.metric_series(store, record, stored))
+        if check is not None:
+            with self._lock:
+                self._series[key] = response.body
+                while len(self._series) > 8:
+                    self._series.popitem(last=False)
+        return response
 
     def file(self, store: HistoryStore, run_id: str, relative: str, params: dict[str, str]) -> Response:
         record = self.record(store, run_id)

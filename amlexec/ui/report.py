@@ -101,6 +101,9 @@ def build_report(project: Project, *, runs: list[str], sweep: str | None) -> str
     if sweep is not None:
         view = collect.get(f"/api/sweep/{quote(sweep, safe='')}")
         runs = [t["run_id"] for t in view["trials"]]
+        if not runs:
+            raise UsageError(f"run {sweep} is not a sweep: no run names it as its parent",
+                             hint="give a sweep's parent run id, or report the run with -r RUN_ID")
         start = f"#/sweep/{quote(sweep, safe='')}"
         collect.run(sweep)
     else:

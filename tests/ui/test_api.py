@@ -182,9 +182,26 @@ def test_report_is_one_self_contained_file(ui_project, tmp_path):
     assert missing.code == 2 and "give runs with -r RUN_ID" in missing.err
     unknown = amlexec("history", "report", "-r", "nope_1", "-o", str(tmp_path / "x.html"), cwd=ui_project.root)
     assert unknown.code == 66 and not (tmp_path / "x.html").exists()
+    not_sweep = amlexec("history", "report", "--sweep", ui_project.iris, "-o", str(tmp_path / "x.html"),
+                        cwd=ui_project.root)
+    assert not_sweep.code == 2 and f"run {ui_project.iris} is not a sweep" in not_sweep.err
 
 
 def test_unknown_runs_and_pages_are_404(server):
     assert server.get(f"/api/runs/{quote('nope_1')}").status == 404
     assert server.get("/api/nothing").status == 404
     assert server.get("/files/nope_1/outputs/x").status == 404
+
+
+def test_a_project_without_history_serves_an_empty_table_and_creates_nothing(tmp_path):
+    root = tmp_path / "empty"
+    assert amlexec("init", str(root), cwd=tmp_path).code == 0
+    empty = Server(root)
+    try:
+        page = empty.json("/api/runs")
+        assert (page["total"], page["runs"], page["metric_names"]) == (0, [], [])
+        assert empty.get("/").status == 200
+    finally:
+        code, err = empty.stop()
+    assert code == 0, err
+    assert not (root / ".amlexec").exists()

@@ -6,6 +6,10 @@ const ACTIVE = new Set(["Preparing", "Starting", "Running", "Unreachable"]);
 
 A.pages.run = async function (root, [runId]) {
   const base = "/api/runs/" + encodeURIComponent(runId);
+  // everything the page needs is asked for at once: the run, its metrics, its log and the chart library
+  A.loadCharts().catch(() => {});
+  const firstMetrics = A.api(base + "/metrics");
+  firstMetrics.catch(() => {});
   let detail;
   try { detail = await A.api(base); } catch (e) { A.showError(root, e); return; }
   const title = A.h("h1", {}, "Run ", runId, " ", A.h("span", { id: "run-status" }, A.status(detail.info.status)));
@@ -19,9 +23,10 @@ A.pages.run = async function (root, [runId]) {
     A.h("h2", {}, "Logs"), logs.el, details]);
   drawProperties(props, details, detail);
   drawOutputs(outputs, runId, detail.files);
-  let metricCount = -1;
+  let metricCount = -1, pending = firstMetrics;
   const refreshMetrics = async () => {
-    const data = await A.api(base + "/metrics");
+    const data = await (pending || A.api(base + "/metrics"));
+    pending = null;
     if (data.count === metricCount) return;
     metricCount = data.count;
     drawMetrics(metricTable, charts, data);
