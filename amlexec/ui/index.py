@@ -19,8 +19,10 @@ from typing import Any
 
 from ..errors import NotFoundError
 from ..history.browse import RunState, run_states, stored_docs
+from ..history.report import metric_values, run_info
 from ..history.rows import parse_utc
 from ..history.store import HistoryStore, RunRecord
+from ..runlog import read_metrics
 
 MAX_PAGE = 500
 TEXT_COLUMNS = ("run_id", "status", "target", "script_name", "description", "created_utc", "arguments")
@@ -152,7 +154,9 @@ class RunIndex:
             self._kept[rid] = (checksums[rid], summarize(json.loads(doc.text)))
         rest = [s.run_id for s in states if s.run_id not in docs]
         if rest:
-            for info in self.describe(store, _records(store, rest)):
+            records = _records(store, rest)
+            infos = self.describe(store, records) if len(records) >= 50 else describe_few(store, records)
+            for info in infos:
                 self._kept[info["run_id"]] = (-1, summarize(info))  # -1: never equal to a checksum, so redone
 
     def query(self, store: HistoryStore, q: RunQuery) -> dict[str, Any]:
@@ -199,6 +203,21 @@ def _db_key(store: HistoryStore) -> tuple[Any, ...] | None:
     except OSError:
         wal_key = None
     return (db.st_ino, db.st_size, db.st_mtime_ns, wal_key)
+
+
+def describe_few(store: HistoryStore, records: list[RunRecord]) -> list[dict[str, Any]]:
+    """`history info` of a few runs (the active ones, on every request): as runs.describe_listing makes it,
+    without its scan of every run folder (which only serves a warning, and costs 40 ms at 10,000 runs)."""
+    finals = [r.run_id for r in records if r.is_final]
+    stored = store.metrics(finals)
+    recorded = store.attachments(finals)
+    infos = []
+    for record in records:
+        run_dir = store.run_dir(record.run_id)
+        pairs = stored[record.run_id] if record.is_final else \
+            [(e["name"], e["value"]) for e in read_metrics(run_dir).entries]
+        infos.append(run_info(record, metric_values(pairs), run_dir, recorded.get(record.run_id)))
+    return infos
 
 
 def _records(store: HistoryStore, run_ids: list[str]) -> list[RunRecord]:

@@ -32,6 +32,8 @@ def test_a_running_runs_log_and_chart_grow_on_screen(driver, tmp_path, screensho
                                        "echarts.getInstanceByDom(el).getOption().series[0].data.length",
                                what="the loss chart of the running run")
         assert "Running" in driver.find_element("id", "run-status").text
+        listed = server.json("/api/runs")["runs"][0]
+        assert (listed["run_id"], listed["status"]) == (run_id, "Running") and listed["metrics"]["loss"]["count"] >= 3
         shot(driver, screenshots, "live-running")
         wait_for(lambda: "step 30/30" in log.text, timeout=30, what="the log's last line, without a reload")
         assert len(log.text) > early
