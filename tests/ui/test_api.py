@@ -9,6 +9,7 @@ import socket
 from urllib.parse import quote
 
 from e2e.e2e_support import amlexec
+from engines import wait_for
 from uisupport import PLAIN_VALUE, SECRET_VALUE, XSS, Server
 
 
@@ -205,3 +206,17 @@ def test_a_project_without_history_serves_an_empty_table_and_creates_nothing(tmp
         code, err = empty.stop()
     assert code == 0, err
     assert not (root / ".amlexec").exists()
+
+
+def test_open_hands_the_url_to_the_web_browser(ui_project, tmp_path):
+    opened = tmp_path / "opened.txt"
+    recorder = tmp_path / "browser.sh"
+    recorder.write_text(f'#!/bin/sh\nprintf "%s" "$1" > {opened}\n')
+    recorder.chmod(0o755)
+    with_browser = Server(ui_project.root, "--open", env={"BROWSER": str(recorder)})
+    try:
+        wait_for(opened.exists, what="the browser command to be run")
+        wait_for(lambda: opened.read_text() == with_browser.url, what="the URL handed to the browser")
+    finally:
+        code, _ = with_browser.stop()
+    assert code == 0

@@ -84,8 +84,8 @@ def make_project(root: Path) -> UiProject:
 class Server:
     """`amlexec history serve --port 0 ...` in the background; `url` is the line it printed."""
 
-    def __init__(self, root: Path, *args: str) -> None:
-        self.proc = subprocess.Popen([AMLEXEC, "history", "serve", "--port", "0", *args], cwd=root, env=env_for(),
+    def __init__(self, root: Path, *args: str, env: dict[str, str] | None = None) -> None:
+        self.proc = subprocess.Popen([AMLEXEC, "history", "serve", "--port", "0", *args], cwd=root, env=env_for(env),
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         ready, _, _ = select.select([self.proc.stdout], [], [], 20)
         if not ready:
