@@ -40,6 +40,7 @@ def chrome(*extra: str) -> Any:
         from selenium.webdriver.chrome.service import Service
     except ImportError:
         require_engine("Selenium", "the selenium package is not installed (pip install -e '.[dev]')")
+    os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager: never look for a browser or driver online
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1300,1000",
