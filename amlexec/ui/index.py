@@ -57,6 +57,17 @@ def seconds_between(start: str | None, end: str | None) -> float | None:
         return None
 
 
+def recorded_parameters(info: dict[str, Any]) -> dict[str, Any] | None:
+    """A sweep trial's parameter values where its record keeps them (else its arguments say them)."""
+    properties = info.get("properties") or {}
+    if not info.get("parent_run_id") or not isinstance(properties, dict):
+        return None
+    for key in ("sweep_parameters", "parameters", "params"):
+        if isinstance(properties.get(key), dict):
+            return properties[key]
+    return None
+
+
 def summarize(info: dict[str, Any]) -> dict[str, Any]:
     """A runs-table row from a run's `history info` document."""
     return {
@@ -68,6 +79,7 @@ def summarize(info: dict[str, Any]) -> dict[str, Any]:
         "arguments": " ".join(str(a) for a in info.get("arguments") or []),
         "argument_list": [str(a) for a in info.get("arguments") or []],
         "parent_run_id": info.get("parent_run_id"), "error": info.get("error"),
+        "parameters_recorded": recorded_parameters(info),
         "metrics": {name: metric_summary(v) for name, v in (info.get("metrics") or {}).items()},
     }
 
