@@ -166,3 +166,34 @@ def download(run: RunIdOpt,
         progress(f"warning: {warning}")
     extra = " (the run has no outputs)" if copied.files == 0 and not copied.warnings else ""
     progress(f"copied {copied.files} file(s) into {dest}{extra}")
+
+
+@app.command("serve")
+def serve(
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port to listen on (0: any free port).")]
+    = 8765,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on. Anything but loopback needs the "
+                                      "token that the printed URL carries.")] = "127.0.0.1",
+    open_browser: Annotated[bool, typer.Option("--open", help="Open the URL in a web browser.")] = False,
+) -> None:
+    """Browse this project's run history in a web browser (read-only; Ctrl-C stops)."""
+    from ..ui.server import serve as run_server
+
+    run_server(project_here(), host=host, port=port, open_browser=open_browser, out=sys.stdout, err=sys.stderr)
+
+
+@app.command("report")
+def report(
+    runs: Annotated[list[str] | None, typer.Option("--run", "-r", help="A run to include (repeat for a "
+                                                   "comparison of up to 20).")] = None,
+    sweep: Annotated[str | None, typer.Option("--sweep", help="A sweep's parent run: its trials.")] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="The HTML file to write.")] = Path("report.html"),
+) -> None:
+    """Write one self-contained HTML file (scripts, data, images inlined) that opens offline from disk."""
+    from ..ui.report import write_report
+
+    if bool(runs) == bool(sweep):
+        raise UsageError("give runs with -r RUN_ID (one or more) or a sweep with --sweep PARENT_ID",
+                         hint="amlexec history report -r RUN_ID -o report.html")
+    written = write_report(project_here(), runs=list(runs or []), sweep=sweep, path=output)
+    progress(f"wrote {written}")

@@ -10,7 +10,8 @@ from e2e_support import env_for, write
 
 HEAVY = ["docker", "paramiko", "pyspark", "conda_lock", "rattler", "ruamel", "pydantic", "cryptography", "jmespath",
          "yaml", "pathspec",  # the files `amlexec init` writes need neither (config/plainyaml.py, ignorefile.py)
-         "requests", "rich"]
+         "requests", "rich",
+         "amlexec.ui", "http.server", "socketserver"]  # `history serve` and `report` only
 
 PROBE = """
 import json, sys
