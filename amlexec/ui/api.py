@@ -59,7 +59,7 @@ class HistoryApp:
     """The routes over one project's history; a new store (SQLite connection) per request thread."""
 
     def __init__(self, project: Project) -> None:
-        from ..runs import describe_listing
+        from ..runs.records import describe_listing
 
         self.project = project
         self.index = RunIndex(describe=describe_listing, warn=warn)
@@ -77,7 +77,7 @@ class HistoryApp:
             store.close()
 
     def store(self) -> HistoryStore:
-        from ..experiment import open_store
+        from ..runs.submit import open_store
 
         return open_store(self.project)
 
@@ -97,7 +97,7 @@ class HistoryApp:
             if path.startswith("/api/runs/") and len(parts) in (4, 5):
                 return self.run_route(store, parts[3], parts[4] if len(parts) == 5 else "", params)
             if path.startswith("/api/sweep/") and len(parts) == 4:
-                from ..runs import describe
+                from ..runs.records import describe
 
                 record = self.record(store, parts[3])
                 view = sweeps.sweep_view(self.index.summaries(store), record, describe(store, record))
@@ -144,7 +144,7 @@ class HistoryApp:
     def info(self, store: HistoryStore, record: RunRecord) -> tuple[dict[str, Any], int | None]:
         """The run's `history info` document and its checksum: the stored one of a finished run (no
         metrics rows to decode), else described from its record (None: it may change)."""
-        from ..runs import describe
+        from ..runs.records import describe
 
         if record.is_final:
             doc = stored_docs(store, [record.run_id], warn).get(record.run_id)

@@ -22,7 +22,7 @@ from ..history.browse import RunState, run_states, stored_docs
 from ..history.report import metric_values, run_info
 from ..history.rows import parse_utc
 from ..history.store import HistoryStore, RunRecord
-from ..runlog import read_metrics
+from ..runs.runlog import read_metrics
 
 MAX_PAGE = 500
 TEXT_COLUMNS = ("run_id", "status", "target", "script_name", "description", "created_utc", "arguments")
@@ -117,7 +117,7 @@ class RunIndex:
     A request costs a stat of the database and its WAL when nothing was committed since the last one (then
     only the active runs are described again); else one query of every run's id, status and checksum."""
 
-    describe: Any  # (store, run records) -> list of `history info` dicts; runs.describe_listing behind it
+    describe: Any  # (store, run records) -> list of `history info` dicts; runs.records.describe_listing behind it
     warn: Any
     _kept: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
     _states: list[RunState] = field(default_factory=list)
@@ -218,7 +218,7 @@ def _db_key(store: HistoryStore) -> tuple[Any, ...] | None:
 
 
 def describe_few(store: HistoryStore, records: list[RunRecord]) -> list[dict[str, Any]]:
-    """`history info` of a few runs (the active ones, on every request): as runs.describe_listing makes it,
+    """`history info` of a few runs (the active ones, on every request): as runs.records.describe_listing makes it,
     without its scan of every run folder (which only serves a warning, and costs 40 ms at 10,000 runs)."""
     finals = [r.run_id for r in records if r.is_final]
     stored = store.metrics(finals)
@@ -236,7 +236,7 @@ def _records(store: HistoryStore, run_ids: list[str]) -> list[RunRecord]:
     """The records of these runs (a run forgotten meanwhile is left out): by id when few, else in one read."""
     if len(run_ids) >= 50:
         wanted = set(run_ids)
-        return [r for r in store.list() if r.run_id in wanted]
+        return [r for r in store.query() if r.run_id in wanted]
     records = []
     for run_id in run_ids:
         with suppress(NotFoundError):

@@ -17,7 +17,7 @@ from ..history.report import attachments
 from ..history.store import HistoryStore, RunRecord
 from ..output.jsontext import json_safe
 from ..project import Project
-from ..runlog import read_metrics
+from ..runs.runlog import read_metrics
 from .index import metric_summary
 from .params import parameters
 
