@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -122,9 +123,12 @@ def plan(project: Project, req: SubmitRequest) -> Planned:
 
 
 def submit(project: Project, req: SubmitRequest, *, sink: Sink, progress: Progress,
-           announce: Progress, planned: Planned | None = None) -> SubmitResult:
+           announce: Progress, planned: Planned | None = None,
+           supervise: Callable[[HistoryStore, RunSpec], None] | None = None) -> SubmitResult:
     """Start a run; stream it to completion unless `req.detach`. `announce` gets the `RunId:` line.
-    `planned`: the checks already made for this request (a sweep plans once for all its trials)."""
+    `planned`: the checks already made for this request (a sweep plans once for all its trials).
+    `supervise`: who supervises a detached run (default: a background worker process; a sweep's trials are
+    supervised by threads of the sweep's own process)."""
     checked = planned or plan(project, req)
     rc, compute, target, script, snap = checked.rc, checked.compute, checked.target, checked.script, checked.snap
     if req.vector is not None:  # a sweep's trial: its parameters are in the runconfig's ArgumentVector too
@@ -147,7 +151,7 @@ def submit(project: Project, req: SubmitRequest, *, sink: Sink, progress: Progre
             _announce_python(target, progress)
         spec = _stage(store, record, project=project, req=req, rc=rc, compute=compute, snap=snap, argv=argv)
         if req.detach:
-            _start_worker(store, spec)
+            (supervise or _start_worker)(store, spec)
             return SubmitResult(run_id, store.get(run_id), 0)
     except BaseException as exc:
         raised = _abandon(store, run_id, exc, progress)

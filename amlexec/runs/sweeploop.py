@@ -1,15 +1,17 @@
 """Driving a sweep to its end: start trials up to the concurrency limit, watch them, stop poor ones early,
 keep the parent record up to date, and cancel everything on Ctrl-C or `experiment cancel -r PARENT`.
 
-Each trial is an ordinary detached run (runs/submit.py with `detach`): its own background supervisor starts
-it on the target, streams its log into its run folder and settles its record. So a trial is a normal run in
-every way (logs, outputs, metrics, exit code, reconciliation when a supervisor dies), trials of any target run
-side by side as separate processes, and this loop only has to start, watch and cancel them.
+Each trial is an ordinary run, recorded and staged by runs/submit.py and supervised by `execute` (the same
+code as any submit) in a thread of this process: so a trial is a normal run in every way (logs, outputs,
+metrics, exit code, reconciliation when its supervisor dies), trials of any target run side by side, and the
+sweep costs no interpreter start per trial. Signals reach the main thread only: this loop turns them into a
+cancel of every trial.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,14 +22,15 @@ from ..fsutil import atomic_write
 from ..history.store import HistoryStore, RunRecord
 from ..interrupts import Interrupts
 from ..project import Project
-from ..targets.base import METRICS_FILE, Progress
+from ..targets.base import CONTROL_LOG, METRICS_FILE, Progress, RunSpec, target_for
 from . import earlystop, sweepstate
-from .records import cancel, refresh
-from .runlog import read_metrics
-from .submit import Planned, SubmitRequest, submit
+from .records import restore_handle
+from .runlog import ControlLog, read_metrics
+from .submit import Planned, SubmitRequest, execute, open_store, submit
 
 POLL_SECONDS = 0.05
 METRICS_EVERY_SECONDS = 0.5  # how often running trials' live metrics are read (early termination)
+CANCEL_SECONDS = 60.0  # a trial's target confirms a cancel within its grace period (docker: 10 s)
 
 
 @dataclass
@@ -41,6 +44,7 @@ class Trial:
     series: list[float] = field(default_factory=list)  # the objective as logged so far
     early: bool = False  # stopped by the early-termination policy
     error: str | None = None
+    thread: threading.Thread | None = None  # its supervisor
 
     @property
     def active(self) -> bool:
@@ -69,6 +73,7 @@ class Loop:
     _metrics_at: float = 0.0
     _best: sweepstate.Best | None = None
     _summary: str = ""
+    _ended: threading.Event = field(default_factory=threading.Event)
 
     # -- the loop -------------------------------------------------------------------------------------
     def run(self) -> RunRecord:
@@ -99,26 +104,47 @@ class Loop:
             if not any(t.active for t in self.trials) and not any(
                     t.run_id is None and t.status == "NotStarted" for t in self.trials):
                 return
-            time.sleep(POLL_SECONDS)
+            # A trial's thread sets `_ended` as it finishes, so the next trial starts at once, not a poll later.
+            self._ended.wait(POLL_SECONDS)
+            self._ended.clear()
 
     def _start(self, trial: Trial) -> None:
         def quiet(_line: str) -> None:
             pass
 
+        def supervise(_store: HistoryStore, spec: RunSpec) -> None:
+            trial.thread = threading.Thread(target=self._supervise, args=(spec,), daemon=True,
+                                            name=f"amlexec-trial-{trial.index + 1}")
+            trial.thread.start()
+
         try:
             result = submit(self.project, self.launch.request(trial), sink=lambda _s, _b: None, progress=quiet,
-                            announce=quiet, planned=self.launch.planned)
+                            announce=quiet, planned=self.launch.planned, supervise=supervise)
         except AmlexecError as exc:  # this trial could not start (its record, if any, is settled Failed)
             trial.status, trial.error = "Failed", exc.message
             self.say(f"warning: trial {trial.index + 1} could not start: {exc.message}")
             return
         trial.run_id, trial.status = result.run_id, "Starting"
 
+    def _supervise(self, spec: RunSpec) -> None:
+        """A trial's thread: the run supervised to its end as any submit's, with its own store (SQLite
+        connections stay in their thread) and its own target object (engine and SSH clients too)."""
+        store = open_store(self.project)
+        log = ControlLog(spec.run_dir / CONTROL_LOG)
+        try:
+            execute(store, spec, target_for(spec.compute, self.project), sink=lambda _s, _b: None,
+                    progress=log.write)
+        except BaseException:  # settled by execute: its reason is in the trial's record
+            pass
+        finally:
+            store.close()
+            self._ended.set()
+
     def _poll(self) -> None:
         for trial in self.trials:
             if not trial.active or trial.run_id is None:
                 continue
-            record = refresh(self.store, self.project, self.store.get(trial.run_id))
+            record = self.store.get(trial.run_id)
             trial.status = record.status
             if record.is_final:
                 pairs = self.store.metrics([record.run_id])[record.run_id]
@@ -153,24 +179,35 @@ class Loop:
         trial.early = True
         self.say(f"trial {trial.index + 1} ({_params_text(trial.params)}) is below the median at step "
                  f"{len(trial.series)}: stopping it ({sweepstate.EARLY_TERMINATED})")
-        try:
-            record = cancel(self.project, trial.run_id, self.say)
-        except AmlexecError as exc:
-            self.say(f"warning: stopping trial {trial.index + 1} failed: {exc.message}")
-            return
-        trial.status = record.status
+        self._cancel(trial)
         self.store.update(trial.run_id, error=sweepstate.EARLY_TERMINATED)
 
     # -- cancel and finish ----------------------------------------------------------------------------
     def _cancel_all(self) -> None:
         for trial in self.trials:
-            if trial.run_id is None:
-                continue
-            try:
-                if not self.store.get(trial.run_id).is_final:
-                    trial.status = cancel(self.project, trial.run_id, self.say).status
-            except AmlexecError as exc:
-                self.say(f"warning: canceling trial {trial.index + 1} ({trial.run_id}) failed: {exc.message}")
+            if trial.run_id is not None:
+                self.store.update(trial.run_id, cancel_requested=True)  # all at once, then each stopped
+        for trial in self.trials:
+            if trial.run_id is not None:
+                self._cancel(trial)
+
+    def _cancel(self, trial: Trial) -> None:
+        """Stop a trial and wait for its thread to record it Canceled. One still preparing is stopped as soon
+        as its script starts (its thread sees the request when the script ends, too)."""
+        assert trial.run_id is not None
+        self.store.update(trial.run_id, cancel_requested=True)
+        stopped = False
+        deadline = time.monotonic() + CANCEL_SECONDS
+        while trial.thread is not None and trial.thread.is_alive() and time.monotonic() < deadline:
+            record = self.store.get(trial.run_id)
+            if not stopped and record.handle:
+                try:
+                    restore_handle(self.project, record)[1].cancel()
+                except AmlexecError as exc:
+                    self.say(f"warning: stopping trial {trial.index + 1} ({trial.run_id}) failed: {exc.message}")
+                stopped = True
+            trial.thread.join(POLL_SECONDS)
+        trial.status = self.store.get(trial.run_id).status
 
     def _publish(self) -> None:
         """The parent's trial counts and best trial, written when they change; the live view redrawn."""

@@ -46,7 +46,11 @@ def runs(project: Path) -> list[dict[str, Any]]:
     if not db.exists():
         return []
     with sqlite3.connect(db) as conn:
-        rows = conn.execute("SELECT run_id, status, arguments, properties, error FROM runs ORDER BY run_number")
+        try:
+            rows = conn.execute("SELECT run_id, status, arguments, properties, error FROM runs "
+                                "ORDER BY run_number").fetchall()
+        except sqlite3.OperationalError:  # the database is being made: no run yet
+            return []
         out = []
         for run_id, status, arguments, properties, error in rows:
             props = json.loads(properties)
