@@ -24,7 +24,8 @@ SAMPLERS = ("grid", "random")
 GOALS = ("maximize", "minimize")
 POLICIES = ("median",)
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# `{NAME}` is a placeholder; `{{NAME}}` stays the literal text `{NAME}` (an argument that means braces).
+_PLACEHOLDER = re.compile(r"\{\{[A-Za-z_][A-Za-z0-9_]*\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
 SPEC_HINT = ("give NAME=SPEC: a comma list (1,3,5), range:START:STOP:STEP, uniform:LOW:HIGH, "
              "loguniform:LOW:HIGH or randint:LOW:HIGH")
 
@@ -179,6 +180,10 @@ def resolve(file_settings: dict[str, Any] | None, *, params: list[str], sampler:
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         raise UsageError(f"parameter '{twice[0]}' is given twice", hint="give each parameter once")
+    clash = [n for n in names if sum(m.upper() == n.upper() for m in names) > 1]
+    if clash:  # both would be AMLEXEC_PARAM_<NAME>
+        raise UsageError(f"parameters '{clash[0]}' and '{clash[1]}' differ only in case",
+                         hint="rename one: each parameter is also the variable AMLEXEC_PARAM_<NAME>")
     if not parameters:
         raise UsageError("a sweep needs at least one parameter", hint="add --param NAME=SPEC, e.g. --param k=1,3,5")
     policy = early_stop if early_stop is not None else base.get("early_termination_policy")
@@ -220,6 +225,8 @@ def check(settings: SweepSettings) -> None:
     if settings.sampler == "grid" and settings.max_trials is None and grid_size(settings) > GRID_LIMIT:
         raise UsageError(f"the grid has {grid_size(settings):,} trials, more than {GRID_LIMIT:,}",
                          hint="narrow the search space, or cap it with --max-trials N")
+    if settings.seed is not None and (not isinstance(settings.seed, int) or settings.seed < 0):
+        raise UsageError(f"--seed must be a whole number of 0 or more, not {settings.seed}", hint="e.g. --seed 7")
     stop = settings.early_termination
     if stop is not None:
         if stop.policy not in POLICIES:
@@ -293,7 +300,7 @@ def format_value(value: Any) -> str:
 
 
 def placeholder_names(args: Sequence[str]) -> set[str]:
-    return {m.group(1) for arg in args for m in _PLACEHOLDER.finditer(arg)}
+    return {m.group(1) for arg in args for m in _PLACEHOLDER.finditer(arg) if m.group(1)}
 
 
 def trial_argv(args: Sequence[str], params: dict[str, Any]) -> list[str]:
@@ -302,7 +309,10 @@ def trial_argv(args: Sequence[str], params: dict[str, Any]) -> list[str]:
     if unknown:
         raise UsageError(f"the arguments name {{{unknown[0]}}}, but the sweep has no parameter '{unknown[0]}'",
                          hint=f"add --param {unknown[0]}=SPEC, or remove the placeholder")
-    out = [_PLACEHOLDER.sub(lambda m: format_value(params[m.group(1)]), arg) for arg in args]
+    def fill(m: re.Match[str]) -> str:
+        return format_value(params[m.group(1)]) if m.group(1) else m.group(0)[1:-1]
+
+    out = [_PLACEHOLDER.sub(fill, arg) for arg in args]
     named = placeholder_names(args)
     for name, value in params.items():
         if name not in named:

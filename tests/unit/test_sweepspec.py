@@ -94,6 +94,8 @@ def test_more_trials_continue_the_same_stream():
     (("k=1,2",), {"max_trials": 0}, "--max-trials must be a whole number of at least 1"),
     (("k=1,2",), {"early_stop": "median"}, "early termination needs an objective"),
     (("k=1,2",), {"early_stop": "bandit", "metric": "m"}, "unknown early-termination policy 'bandit'"),
+    (("k=1,2", "K=3"), {}, "parameters 'k' and 'K' differ only in case"),
+    (("k=1,2",), {"seed": -5}, "--seed must be a whole number of 0 or more"),
 ])
 def test_settings_that_cannot_work_together_are_refused(params, values, start):
     with pytest.raises(UsageError) as caught:
@@ -111,9 +113,9 @@ def test_values_are_formatted_as_a_script_expects_them():
 
 
 def test_placeholders_are_filled_in_and_other_parameters_appended():
-    argv = s.trial_argv(["train.py", "--k", "{k}", "--name=run-{k}-{w}", "{}", "{not valid}"],
+    argv = s.trial_argv(["train.py", "--k", "{k}", "--name=run-{k}-{w}", "{}", "{not valid}", "{{k}}-{{j}}"],
                         {"k": 3, "w": "a", "lr": 0.5})
-    assert argv == ["train.py", "--k", "3", "--name=run-3-a", "{}", "{not valid}", "--lr", "0.5"]
+    assert argv == ["train.py", "--k", "3", "--name=run-3-a", "{}", "{not valid}", "{k}-{j}", "--lr", "0.5"]
     with pytest.raises(UsageError, match=r"the arguments name \{j\}, but the sweep has no parameter 'j'"):
         s.trial_argv(["--j", "{j}"], {"k": 1})
 
