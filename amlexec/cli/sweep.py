@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ..errors import UsageError
 from ..output import OutputFormat
 from .common import OutputOpt, QueryOpt, progress, project_here, show
+
+if TYPE_CHECKING:
+    from ..runs.sweep import SweepRequest
+    from ..runs.sweepspec import SweepSettings
 
 SWEEP_CONTEXT = {"allow_extra_args": True, "ignore_unknown_options": True}  # the script's own options pass through
 
@@ -56,49 +60,54 @@ def sweep(
 
     Exits 0 when every trial completed (or was stopped early), 1 when a trial failed, 130 when canceled.
     """
+    from ..runs import sweep as sweeps
     from ..runs.records import describe, open_store
 
     project = project_here()
-    result = _run(project, script_and_args or [], run_configuration=run_configuration, param=param or [],
-                  sweep_file=sweep_file, sampler=sampler, max_trials=max_trials, seed=seed,
-                  max_concurrent=max_concurrent, metric=metric, goal=goal, early_stop=early_stop, resume=resume,
-                  add_trials=add_trials, target=target, detach=detach, conda_file=conda_file, offline=offline,
-                  announce=progress if not output.for_people else typer.echo)
+    announce = progress if not output.for_people else typer.echo
+    words = script_and_args or []
+    if resume is not None:
+        _alone_with_resume(resume, {"-c": run_configuration, "--param": param, "--sweep-file": sweep_file,
+                                    "SCRIPT": words})
+        result = sweeps.resume(project, resume, add_trials=add_trials, max_concurrent=max_concurrent,
+                               detach=detach, progress=progress, announce=announce)
+    else:
+        settings = _settings(sweep_file, params=param or [], sampler=sampler, max_trials=max_trials, seed=seed,
+                             max_concurrent=max_concurrent, metric=metric, goal=goal, early_stop=early_stop)
+        result = sweeps.start(project, _request(run_configuration, words, add_trials, settings, target=target,
+                                                detach=detach, conda_file=conda_file, offline=offline),
+                              progress=progress, announce=announce)
     if output != OutputFormat.table or query is not None:
         show("experiment sweep", describe(open_store(project), result.parent), output, query)
     elif detach:
-        run_id = result.parent.run_id
-        typer.echo(f"Follow it with: amlexec history logs -r {run_id} --follow")
+        typer.echo(f"Follow it with: amlexec history logs -r {result.parent.run_id} --follow")
     raise typer.Exit(result.exit_code)
 
 
-def _run(project, words: list[str], *, run_configuration: str | None, param: list[str], sweep_file: Path | None,
-         sampler: str | None, max_trials: int | None, seed: int | None, max_concurrent: int | None,
-         metric: str | None, goal: str | None, early_stop: str | None, resume: str | None, add_trials: int,
-         target: str | None, detach: bool, conda_file: str | None, offline: bool | None, announce):
-    from ..runs import sweep as sweeps
-    from ..runs import sweepspec
+def _alone_with_resume(resume: str, given: dict[str, object]) -> None:
+    named = [flag for flag, value in given.items() if value]
+    if named:
+        raise UsageError(f"--resume continues a sweep as it was started; {named[0]} cannot be given with it",
+                         hint=f"amlexec experiment sweep --resume {resume} [--add-trials N] [--max-concurrent N]")
+
+
+def _settings(sweep_file: Path | None, **options: Any) -> SweepSettings:
     from ..runs.sweepfile import load_sweep_file
+    from ..runs.sweepspec import resolve
+
+    return resolve(load_sweep_file(sweep_file) if sweep_file is not None else None, **options)
+
+
+def _request(run_configuration: str | None, words: list[str], add_trials: int, settings: SweepSettings, *,
+             target: str | None, detach: bool, conda_file: str | None, offline: bool | None) -> SweepRequest:
+    from ..runs.sweep import SweepRequest
     from ..targets.options import RunOptions
 
-    if resume is not None:
-        given = [flag for flag, value in (("-c", run_configuration), ("--param", param), ("--sweep-file", sweep_file),
-                                          ("SCRIPT", words)) if value]
-        if given:
-            raise UsageError(f"--resume continues a sweep as it was started; {given[0]} cannot be given with it",
-                             hint=f"amlexec experiment sweep --resume {resume} [--add-trials N] [--max-concurrent N]")
-        return sweeps.resume(project, resume, add_trials=add_trials, max_concurrent=max_concurrent, detach=detach,
-                             progress=progress, announce=announce)
     if add_trials:
         raise UsageError("--add-trials adds trials to an existing sweep", hint="give it with --resume PARENT_ID")
     if run_configuration is None:
         raise UsageError("missing option '--run-configuration' / '-c'",
                          hint="amlexec experiment sweep -c local SCRIPT --param NAME=SPEC")
-    settings = sweepspec.resolve(
-        load_sweep_file(sweep_file) if sweep_file is not None else None, params=param, sampler=sampler,
-        max_trials=max_trials, max_concurrent=max_concurrent, seed=seed, metric=metric, goal=goal,
-        early_stop=early_stop)
-    request = sweeps.SweepRequest(runconfig=run_configuration, settings=settings, script=words[0] if words else None,
-                                  args=tuple(words[1:]), target=target, detach=detach,
-                                  options=RunOptions(conda_file=conda_file, offline=offline))
-    return sweeps.start(project, request, progress=progress, announce=announce)
+    return SweepRequest(runconfig=run_configuration, settings=settings, script=words[0] if words else None,
+                        args=tuple(words[1:]), target=target, detach=detach,
+                        options=RunOptions(conda_file=conda_file, offline=offline))

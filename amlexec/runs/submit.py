@@ -141,7 +141,7 @@ def submit(project: Project, req: SubmitRequest, *, sink: Sink, progress: Progre
         runconfig=rc.name, target=compute.name, target_type=compute.type, user_id=_user(),
         description=rc.description,
         properties={"CommitId": read_git_commit(project.root), "snapshot_files": len(snap.files),
-                    "snapshot_bytes": snap.total_bytes, **_parent_of(store, req), **req.properties},
+                    "snapshot_bytes": snap.total_bytes, **parent_properties(store, req), **req.properties},
         supervisor=process.identity(os.getpid()),
     )
     run_id = record.run_id
@@ -165,7 +165,7 @@ def submit(project: Project, req: SubmitRequest, *, sink: Sink, progress: Progre
     return SubmitResult(run_id, final, _exit_code(final))
 
 
-def _parent_of(store: HistoryStore, req: SubmitRequest) -> dict[str, str]:
+def parent_properties(store: HistoryStore, req: SubmitRequest) -> dict[str, str]:
     """The parent's id for the record: the sweep's, or the run this submit is made from (a Workbench driver
     such as Iris's run.py submitting from inside its own run), when that run is in this project's history."""
     if req.parent_run_id:

@@ -29,7 +29,7 @@ from ..transport import process
 from . import sweepspec, sweepstate
 from .records import get_run
 from .runlog import ControlLog
-from .submit import Planned, SubmitRequest, open_store, plan
+from .submit import Planned, SubmitRequest, open_store, parent_properties, plan
 from .sweeploop import Launch, Loop, Trial
 from .sweepview import LiveView
 
@@ -178,11 +178,9 @@ def _prepare_once(planned: Planned, options: RunOptions, progress: Progress) -> 
 
 
 def _record_parent(project: Project, store: HistoryStore, sweep: _Sweep, planned: Planned) -> RunRecord:
-    from .submit import _parent_of
-
     properties: dict[str, Any] = {SWEEP_PROPERTY: sweep.settings,
                                   sweepstate.TRIALS_PROPERTY: sweepstate.counts([], len(sweep.trials))}
-    properties.update(_parent_of(store, SubmitRequest(runconfig=sweep.runconfig)))  # a sweep inside a run
+    properties.update(parent_properties(store, SubmitRequest(runconfig=sweep.runconfig)))  # a sweep inside a run
     record = store.create_run(
         project=project.name, status="Running", script_name=printable(planned.script) if planned.script else None,
         arguments=[printable(a) for a in sweep.args], runconfig=planned.rc.name, target=planned.compute.name,
