@@ -27,6 +27,7 @@ from . import earlystop, sweepstate
 from .records import restore_handle
 from .runlog import ControlLog, read_metrics
 from .submit import Planned, SubmitRequest, execute, open_store, submit
+from .sweepspec import SweepSettings
 
 POLL_SECONDS = 0.05
 METRICS_EVERY_SECONDS = 0.5  # how often running trials' live metrics are read (early termination)
@@ -66,7 +67,7 @@ class Loop:
     parent_id: str
     trials: list[Trial]
     launch: Launch
-    settings: Any  # SweepSettings
+    settings: SweepSettings
     show: Callable[[list[Trial]], None]  # the live view
     say: Progress
     canceled: bool = False
@@ -101,8 +102,7 @@ class Loop:
             self._poll()
             self._early_stop()
             self._publish()
-            if not any(t.active for t in self.trials) and not any(
-                    t.run_id is None and t.status == "NotStarted" for t in self.trials):
+            if not any(t.active or (t.run_id is None and t.status == "NotStarted") for t in self.trials):
                 return
             # A trial's thread sets `_ended` as it finishes, so the next trial starts at once, not a poll later.
             self._ended.wait(POLL_SECONDS)
@@ -184,12 +184,12 @@ class Loop:
 
     # -- cancel and finish ----------------------------------------------------------------------------
     def _cancel_all(self) -> None:
-        for trial in self.trials:
-            if trial.run_id is not None:
-                self.store.update(trial.run_id, cancel_requested=True)  # all at once, then each stopped
-        for trial in self.trials:
-            if trial.run_id is not None:
-                self._cancel(trial)
+        going = [t for t in self.trials if t.active]
+        for trial in going:
+            assert trial.run_id is not None
+            self.store.update(trial.run_id, cancel_requested=True)  # all at once, then each stopped
+        for trial in going:
+            self._cancel(trial)
 
     def _cancel(self, trial: Trial) -> None:
         """Stop a trial and wait for its thread to record it Canceled. One still preparing is stopped as soon
