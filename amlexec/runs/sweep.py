@@ -13,7 +13,7 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -116,8 +116,7 @@ def resume(project: Project, parent_id: str, *, add_trials: int, max_concurrent:
     if add_trials:
         trials = [*trials, *sweepspec.more_trials(settings, len(trials), add_trials)]
         settings = sweepspec.with_max_trials(settings, len(trials))
-    sweep = _Sweep(sweep.runconfig, sweep.script, sweep.args, sweep.target, sweep.options, settings.to_json(),
-                   trials)
+    sweep = replace(sweep, settings=settings.to_json(), trials=trials)
     planned = _check(project, sweep)
     _prepare_once(planned, sweep.options, progress)
     kept = _kept_trials(store, parent_id, sweep)
