@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from e2e_support import amlexec, write
+from engines import require_engine
 from test_config_corpus import refused, runs_recorded, submit
 
 
@@ -68,7 +69,7 @@ def test_amlexec_home_on_a_read_only_file_system(project, tmp_path):
     ro.mkdir()
     mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(ro)], capture_output=True)
     if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a read-only tmpfs here: {mounted.stderr.decode().strip()}")
+        require_engine("mount", f"cannot mount a read-only tmpfs here: {mounted.stderr.decode().strip()}")
     try:
         result = amlexec(*submit("local"), cwd=project, env={"AMLEXEC_HOME": str(ro / "home")})
     finally:
