@@ -11,6 +11,7 @@ from __future__ import annotations
 from .cluster import CLUSTER
 from .docker import DOCKER, REMOTEDOCKER
 from .local import LOCAL
+from .slurm import SLURM
 from .ssh import REMOTE
 from .types import Capability, TargetType
 
@@ -20,6 +21,7 @@ TYPES: tuple[TargetType, ...] = (
     REMOTEDOCKER,
     REMOTE,
     CLUSTER,
+    SLURM,
 )
 
 FALLBACK = LOCAL  # the type of a run recorded before run history kept target types
