@@ -101,7 +101,9 @@ def _write_target(project: Project, req: AttachRequest, notes: list[str],
         if option.writes is not None:
             values[option.writes] = given.get(option.param) or option.default
         elif option.key is not None and option.param not in given:  # one only this type has
-            chosen = req.settings.get(option.param, option.default)
+            chosen = req.settings.get(option.param)  # the CLI passes an option left out as None
+            if chosen is None:
+                chosen = option.default
             if chosen is not None and chosen != []:  # a repeatable option given no time: nothing to write
                 extra[option.key] = chosen
     if extra:

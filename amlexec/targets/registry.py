@@ -44,6 +44,14 @@ def find(name: str) -> TargetType | None:
     return _BY_SPELLING.get(name)
 
 
+def own_keys(name: str) -> frozenset[str]:
+    """The `.compute` keys only type `name` has (its attach options with a `key` and no `writes`)."""
+    kind = _BY_SPELLING.get(name)
+    if kind is None:
+        return frozenset()
+    return frozenset(o.key for o in kind.attach_options if o.key is not None and o.writes is None)
+
+
 def with_capability(capability: Capability, *, over_ssh: bool | None = None) -> list[TargetType]:
     """The types that declare `capability` (and are, or are not, reached over SSH), for messages."""
     return [kind for kind in TYPES if kind.has(capability) and (over_ssh is None or kind.over_ssh == over_ssh)]

@@ -19,12 +19,12 @@ QUEUED_STATES = frozenset({"PENDING", "CONFIGURING", "REQUEUED", "REQUEUE_HOLD",
 RUNNING_STATES = frozenset({"RUNNING", "COMPLETING"})
 # Ended by Slurm itself, not by the script: the run is Failed, with this reason in its `error`.
 KILLED_BY_SLURM = {
-    "TIMEOUT": "killed by Slurm at its time limit",
-    "OUT_OF_MEMORY": "killed by Slurm: out of memory",
-    "NODE_FAIL": "ended by Slurm: a node of the job failed",
-    "BOOT_FAIL": "ended by Slurm: a node of the job failed to boot",
-    "DEADLINE": "ended by Slurm: its deadline passed",
-    "PREEMPTED": "ended by Slurm: preempted by another job",
+    "TIMEOUT": "was killed by Slurm at its time limit",
+    "OUT_OF_MEMORY": "was killed by Slurm: out of memory",
+    "NODE_FAIL": "was ended by Slurm: a node of the job failed",
+    "BOOT_FAIL": "was ended by Slurm: a node of the job failed to boot",
+    "DEADLINE": "was ended by Slurm: its deadline passed",
+    "PREEMPTED": "was ended by Slurm: preempted by another job",
 }
 ENDED_STATES = frozenset({"COMPLETED", "FAILED", "CANCELLED", *KILLED_BY_SLURM})
 

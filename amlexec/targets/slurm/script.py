@@ -113,7 +113,7 @@ def sbatch_argv(script_path: str) -> list[str]:
     return ["sbatch", "--parsable", script_path]
 
 
-def test_only_argv(settings: SlurmSettings) -> list[str]:
+def dry_run_argv(settings: SlurmSettings) -> list[str]:
     """`sbatch --test-only` of the job's resource request: the scheduler's verdict, nothing submitted."""
     lines = sbatch_lines(settings, job_name="amlexec-check", output="/dev/null", workdir="/tmp")
     return ["sbatch", "--test-only", *lines, "--wrap", "true"]

@@ -35,7 +35,7 @@ from ..types import TargetType
 from . import SLURM
 from .jobinfo import parse_partitions
 from .run import SlurmRun
-from .script import ENV_FILE, SCRIPT_FILE, parse_job_id, render_batch_script, sbatch_argv, test_only_argv
+from .script import ENV_FILE, SCRIPT_FILE, parse_job_id, render_batch_script, sbatch_argv, dry_run_argv
 from .settings import SlurmSettings, slurm_settings
 
 _PARTITIONS = "scontrol show partition -o"
@@ -184,7 +184,7 @@ def removed_on_failure(host: RemoteHost, remote_dir: str, root: str, close: Call
 def check_request(host: RemoteHost, settings: SlurmSettings, *, source: str) -> None:
     """The partition exists and can hold the job, and `sbatch --test-only` accepts it; ConfigError naming the
     `.compute` file otherwise. One SSH command for both questions."""
-    line = f"{_PARTITIONS}; echo {_SEPARATOR}; {shlex.join(test_only_argv(settings))} 2>&1"
+    line = f"{_PARTITIONS}; echo {_SEPARATOR}; {shlex.join(dry_run_argv(settings))} 2>&1"
     done = host.conn.run(["sh", "-c", line], timeout=60)
     text = done.stdout.decode("utf-8", "replace")
     listing, _, verdict = text.partition(_SEPARATOR)
