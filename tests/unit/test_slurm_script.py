@@ -11,11 +11,11 @@ import pytest
 from amlexec.config.compute import parse_compute
 from amlexec.errors import ConfigError, UsageError
 from amlexec.targets.slurm.script import (
+    dry_run_argv,
     parse_job_id,
     render_batch_script,
     sbatch_argv,
     sbatch_lines,
-    dry_run_argv,
 )
 from amlexec.targets.slurm.settings import SlurmSettings, slurm_settings
 
@@ -38,7 +38,7 @@ def test_a_one_node_job_asks_for_one_node_and_runs_the_argv_quoted() -> None:
     assert _sbatch(script) == ["--job-name=amlexec-proj_1", f"--output={RUN}/output.log", "--open-mode=append",
                                f"--chdir={RUN}", "--nodes=1"]
     assert "python3 -u train.py 'a b' '$x;rm' </dev/null\n" in script
-    assert f'. "$run/env"' in script and "srun" not in script
+    assert '. "$run/env"' in script and "srun" not in script
     assert 'echo "$code" >"$run/exit_code.tmp"' in script
 
 

@@ -35,7 +35,7 @@ from ..types import TargetType
 from . import SLURM
 from .jobinfo import parse_partitions
 from .run import SlurmRun
-from .script import ENV_FILE, SCRIPT_FILE, parse_job_id, render_batch_script, sbatch_argv, dry_run_argv
+from .script import ENV_FILE, SCRIPT_FILE, dry_run_argv, parse_job_id, render_batch_script, sbatch_argv
 from .settings import SlurmSettings, slurm_settings
 
 _PARTITIONS = "scontrol show partition -o"
