@@ -122,7 +122,8 @@ class SlurmCluster:
         return "\n".join(parts)
 
 
-def _start(image: str, config: Path) -> SlurmCluster:
+def start_cluster(image: str, config: Path) -> SlurmCluster:
+    """Three containers from `image` with `config` (make_config) mounted; returns once both nodes are idle."""
     prefix = f"amlexec-slurm-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     _run(["docker", "network", "create", "--label", LABEL, prefix])
     _run(["docker", "volume", "create", "--label", LABEL, prefix])
@@ -145,11 +146,22 @@ def _start(image: str, config: Path) -> SlurmCluster:
     return cluster
 
 
-def _remove(prefix: str) -> None:
+def remove_cluster(prefix: str) -> None:
     for name in (f"{prefix}-head", *(f"{prefix}-{n}" for n in NODES)):
         _run(["docker", "rm", "-f", "-v", name], check=False)
     _run(["docker", "network", "rm", prefix], check=False)
     _run(["docker", "volume", "rm", "-f", prefix], check=False)
+
+
+def make_config(config: Path, public_key: Path) -> Path:
+    """The config mount: a fresh munge key, slurm.conf, and `public_key` authorized for alice."""
+    (config / "munge.key").write_bytes(os.urandom(1024))
+    (config / "slurm.conf").write_text(SLURM_CONF)
+    shutil.copy(public_key, config / "authorized_keys")
+    for path in config.iterdir():
+        path.chmod(0o644)  # read by munge and sshd inside the containers; the key is installed 0400 there
+    config.chmod(0o755)
+    return config
 
 
 @pytest.fixture(scope="session")
@@ -161,20 +173,14 @@ def slurm_image() -> str:
 def slurm_cluster(slurm_image: str, client_keys: Keys, tmp_path_factory: pytest.TempPathFactory
                   ) -> Iterator[SlurmCluster]:
     """The session's cluster; tests leave it as they found it (no jobs of theirs left running)."""
-    config = tmp_path_factory.mktemp("slurm-config")
-    (config / "munge.key").write_bytes(os.urandom(1024))
-    (config / "slurm.conf").write_text(SLURM_CONF)
-    shutil.copy(client_keys.good.with_suffix(".pub"), config / "authorized_keys")
-    for path in config.iterdir():
-        path.chmod(0o644)
-    config.chmod(0o755)
+    config = make_config(tmp_path_factory.mktemp("slurm-config"), client_keys.good.with_suffix(".pub"))
     try:
-        cluster = _start(slurm_image, config)
+        cluster = start_cluster(slurm_image, config)
     except BaseException:
         _remove_all_of_this_session()
         raise
     yield cluster
-    _remove(cluster.prefix)
+    remove_cluster(cluster.prefix)
 
 
 def _remove_all_of_this_session() -> None:
