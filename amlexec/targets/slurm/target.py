@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 from ...config.runconfig import RunConfig
 from ...environment.plan import EnvironmentPlan
-from ...errors import ConfigError, UsageError
+from ...errors import ConfigError
 from ...runs.runlog import ControlLog
 from ...transport import detached, sync
 from ...transport.remotehost import RemoteHost
@@ -151,7 +151,7 @@ class SlurmTarget(SshTarget):
         host.write_private(posixpath.join(remote_dir, ENV_FILE), env)
         done = host.conn.run(sbatch_argv(posixpath.join(remote_dir, SCRIPT_FILE)), timeout=120)
         if done.status != 0:
-            raise UsageError(f"sbatch refused the job: {_sbatch_message(done.text())}",
+            raise ConfigError(f"sbatch refused the job: {_sbatch_message(done.text())}",
                              hint=f"check the job's settings in {self.compute.file_name} (partition, nodeCount, "
                              "memory, timeLimit, account, qos, sbatchOptions)")
         job_id = parse_job_id(done.stdout.decode("utf-8", "replace"))
