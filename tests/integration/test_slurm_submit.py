@@ -129,7 +129,11 @@ def test_two_nodes_run_one_rank_each_with_the_distributed_variables(tmp_path: Pa
     assert {r["python"] for r in both} == {r["python"] for r in rank0}
     assert "/shared/home/alice/.amlexec/envs/" in rank0[0]["python"]
     assert (run_dir / "logs" / "rank_0.txt").read_text() == (run_dir / "driver_log.txt").read_text()
-    assert info(root, run_id)["properties"]["slurm_nodelist"] == "node[1-2]"
+    record = info(root, run_id)
+    assert record["properties"]["slurm_nodelist"] == "node[1-2]"
+    assert "logs/rank_0.txt, logs/rank_1.txt" in record["attachments"]
+    shown = amlexec("history", "info", "-r", run_id, "-a", "logs/rank_1.txt", cwd=root)
+    assert shown.returncode == 0 and reports(shown.stdout) == rank1, shown.stderr
 
 
 @pytest.mark.parametrize(("settings", "first_line", "hint"), [
