@@ -142,7 +142,14 @@ def show_target(name: Annotated[str, typer.Argument(help="Target name.")], outpu
     project = project_here()
     compute = project.load_compute(name)
     if status:
-        show("computetarget show --status", target_status(compute), output, query)
+        data = target_status(compute)
+        if output.for_people and query is None:
+            # One table per part of the state (a cluster's partitions, its nodes), not one cell of JSON.
+            for section, rows in data["status"].items():
+                typer.echo(f"\n{section}:")
+                show("computetarget show --status", rows, output, None)
+            return
+        show("computetarget show --status", data, output, query)
         return
     show("computetarget show", compute_info(compute), output, query)
 

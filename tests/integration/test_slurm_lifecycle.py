@@ -144,6 +144,11 @@ def test_status_shows_partitions_and_nodes(project: Path) -> None:
     assert set(nodes) == {"node1", "node2"}
     assert {(n["cpus"], n["gpus"]) for n in nodes.values()} == {(2, 0)}
     assert nodes["node1"]["partitions"] == ["debug", "short"]
+    table = amlexec("computetarget", "show", TARGET, "--status", cwd=project)
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.splitlines()
+    assert lines[:2] == ["", "partitions:"] and lines[2].split()[:3] == ["name", "default", "state"]
+    assert "nodes:" in lines and any(line.split()[:2] == ["node2", "idle"] for line in lines), table.stdout
     local = amlexec("computetarget", "attach", "local", "-n", "here", cwd=project)
     assert local.returncode == 0, local.stderr
     refused = amlexec("computetarget", "show", "here", "--status", cwd=project)

@@ -33,7 +33,7 @@ from ..ssh import DEFAULT_PYTHON
 from ..ssh.target import SshTarget, remote_path, upload_run
 from ..types import TargetType
 from . import SLURM
-from .jobinfo import parse_partitions
+from .jobinfo import Partition, parse_partitions
 from .run import SlurmRun
 from .script import ENV_FILE, SCRIPT_FILE, dry_run_argv, parse_job_id, render_batch_script, sbatch_argv
 from .settings import SlurmSettings, slurm_settings
@@ -186,26 +186,37 @@ def check_request(host: RemoteHost, settings: SlurmSettings, *, source: str) -> 
     `.compute` file otherwise. One SSH command for both questions."""
     line = f"{_PARTITIONS}; echo {_SEPARATOR}; {shlex.join(dry_run_argv(settings))} 2>&1"
     done = host.conn.run(["sh", "-c", line], timeout=60)
-    text = done.stdout.decode("utf-8", "replace")
-    listing, _, verdict = text.partition(_SEPARATOR)
-    partitions = parse_partitions(listing)
+    listing, _, verdict = done.stdout.decode("utf-8", "replace").partition(_SEPARATOR)
+    problem = request_problem(settings, parse_partitions(listing), accepted=done.status == 0, verdict=verdict,
+                              source=source, where=host.display)
+    if problem is not None:
+        raise problem
+
+
+def request_problem(settings: SlurmSettings, partitions: list[Partition], *, accepted: bool, verdict: str,
+                    source: str, where: str) -> ConfigError | None:
+    """What is wrong with the job's request, given the cluster's partitions and `sbatch --test-only`'s
+    verdict; None when it can run (now or once nodes are free)."""
     names = [p.name for p in partitions]
-    chosen = next((p for p in partitions if p.name == settings.partition), None) if settings.partition else \
-        next((p for p in partitions if p.default), None)
-    if settings.partition and chosen is None:
-        raise ConfigError(f"{source}: partition '{settings.partition}' does not exist on {host.display}",
-                          hint=f"set partition to one of: {', '.join(names) or '(none listed)'}")
+    if settings.partition:
+        chosen = next((p for p in partitions if p.name == settings.partition), None)
+        if chosen is None:
+            return ConfigError(f"{source}: partition '{settings.partition}' does not exist on {where}",
+                               hint=f"set partition to one of: {', '.join(names) or '(none listed)'}")
+    else:
+        chosen = next((p for p in partitions if p.default), None)
     if chosen is not None:
         limit = min(chosen.total_nodes, chosen.max_nodes or chosen.total_nodes)
         if settings.node_count > limit:
-            raise ConfigError(f"{source}: nodeCount {settings.node_count} can never run: partition '{chosen.name}' "
-                              f"has {limit} node{'s' if limit != 1 else ''}",
-                              hint=f"set nodeCount to at most {limit}, or choose a bigger partition "
-                              f"({', '.join(names)})")
-    if done.status != 0:
-        raise ConfigError(f"{source}: Slurm would refuse the job: {_sbatch_message(verdict)}",
-                          hint="check partition, nodeCount, tasksPerNode, cpusPerTask, memory, timeLimit, account, "
-                          "qos and sbatchOptions there; `amlexec computetarget show NAME --status` shows the cluster")
+            return ConfigError(f"{source}: nodeCount {settings.node_count} can never run: partition '{chosen.name}' "
+                               f"has {limit} node{'s' if limit != 1 else ''}",
+                               hint=f"set nodeCount to at most {limit}, or choose a bigger partition "
+                               f"({', '.join(names)})")
+    if not accepted:
+        return ConfigError(f"{source}: Slurm would refuse the job: {_sbatch_message(verdict)}",
+                           hint="check partition, nodeCount, tasksPerNode, cpusPerTask, memory, timeLimit, account, "
+                           "qos and sbatchOptions there; `amlexec computetarget show NAME --status` shows the cluster")
+    return None
 
 
 def _sbatch_message(text: str) -> str:
