@@ -28,7 +28,8 @@ if report["rank"] in (None, "0"):
     json.dump(report, open("outputs/report.json", "w"))
 sys.exit(int(sys.argv[1]) if len(sys.argv) > 1 else 0)
 """
-DISTRIBUTED = "import tinypkg\n" + REPORT
+DISTRIBUTED = ("import os, tinypkg\nfrom azureml.logging import get_azureml_logger\n"
+               "get_azureml_logger().log('rank_value', int(os.environ['RANK']))\n" + REPORT)
 
 
 def reports(text: str) -> list[dict]:
@@ -132,6 +133,7 @@ def test_two_nodes_run_one_rank_each_with_the_distributed_variables(tmp_path: Pa
     record = info(root, run_id)
     assert record["properties"]["slurm_nodelist"] == "node[1-2]"
     assert "logs/rank_0.txt, logs/rank_1.txt" in record["attachments"]
+    assert (record["rank_value"], record["rank_value@rank1"]) == (0, 1), "metrics of every rank, tagged by rank"
     shown = amlexec("history", "info", "-r", run_id, "-a", "logs/rank_1.txt", cwd=root)
     assert shown.returncode == 0 and reports(shown.stdout) == rank1, shown.stderr
 

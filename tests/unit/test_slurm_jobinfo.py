@@ -138,3 +138,23 @@ def test_the_status_document_counts_nodes_by_state_per_partition() -> None:
     assert status["partitions"][1]["node_states"] == {"allocated": 1}
     assert [n["name"] for n in status["nodes"]] == ["node1", "node2", "node3"]
     assert status["nodes"][1]["reason"] == "disk [root@2026-12-02]"
+
+
+def test_the_ranks_logs_are_kept_and_their_metrics_tagged_by_rank(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from amlexec.targets.slurm.run import keep_rank_files
+
+    (tmp_path / "driver_log.txt").write_text("rank 0 says hi\n")
+    (tmp_path / "metrics.jsonl").write_text('{"name": "loss", "value": 0.5}\n')
+    keep_rank_files(tmp_path, {"rank_1.txt": b"rank 1 says hi\n", "rank_2.txt": b"",
+                               "metrics_rank_1.jsonl": b'{"name": "loss", "value": 0.7, "time": 1.0}\nnot json',
+                               "metrics_rank_2.jsonl": b'{"name": "acc", "value": [1, 2]}\n'})
+    assert (tmp_path / "logs" / "rank_0.txt").read_text() == "rank 0 says hi\n"
+    assert (tmp_path / "logs" / "rank_1.txt").read_text() == "rank 1 says hi\n"
+    assert (tmp_path / "logs" / "rank_2.txt").read_text() == ""
+    lines = (tmp_path / "metrics.jsonl").read_text().splitlines()
+    assert lines[0] == '{"name": "loss", "value": 0.5}'
+    assert json.loads(lines[1]) == {"name": "loss@rank1", "value": 0.7, "time": 1.0}
+    assert lines[2] == "not json", "left for the metrics reader to skip and report"
+    assert json.loads(lines[3]) == {"name": "acc@rank2", "value": [1, 2]}

@@ -9,7 +9,9 @@ The job does not depend on the SSH session: every question is one command over a
 from __future__ import annotations
 
 import contextlib
+import json
 import posixpath
+import re
 import time
 from functools import partial
 from pathlib import Path
@@ -19,7 +21,7 @@ from ...errors import AmlexecError, ConfigError, UnavailableError
 from ...runs.runlog import ControlLog
 from ...transport.remotehost import RemoteHost
 from ...transport.ssh import SshSettings
-from ..base import CONTROL_LOG, DRIVER_LOG, RUNNING, VANISHED, Exited, Poll, Sink
+from ..base import CONTROL_LOG, DRIVER_LOG, METRICS_FILE, RUNNING, VANISHED, Exited, Poll, Sink
 from ..ssh.run import SshRun, _read_from
 from .jobinfo import JobInfo, forgotten, parse_job
 from .script import EXIT_CODE_FILE, NOT_SHARED_EXIT, OUTPUT_LOG, RANKS_DIR
@@ -183,25 +185,24 @@ class SlurmRun(SshRun):
     # -- files ----------------------------------------------------------------------------------------
     def collect(self, run_dir: Path) -> list[str]:
         warnings = super().collect(run_dir)
-        self._do(lambda h: self._rank_logs(h, run_dir), what="collecting the ranks' logs")
+        files = self._do(self._rank_files, what="collecting the ranks' logs and metrics")
+        if files:
+            keep_rank_files(run_dir, files)
         return warnings
 
-    def _rank_logs(self, host: RemoteHost, run_dir: Path) -> None:
-        """Every rank's log as logs/rank_N.txt (rank 0's is the driver log); nothing for a one-task job."""
+    def _rank_files(self, host: RemoteHost) -> dict[str, bytes]:
+        """The ranks' own files (rank_N.txt, metrics_rank_N.jsonl); none for a one-task job."""
         try:
             names = host.conn.sftp().listdir(self._remote(RANKS_DIR))
         except FileNotFoundError:
-            return
-        logs = run_dir / "logs"
-        logs.mkdir(exist_ok=True)
-        for name in sorted(n for n in names if n.startswith("rank_") and n.endswith(".txt")):
+            return {}
+        files = {}
+        for name in sorted(names):
             data, offset = b"", 0
             while chunk := host.read_from(self._remote(f"{RANKS_DIR}/{name}"), offset):
                 data, offset = data + chunk, offset + len(chunk)
-            (logs / name).write_bytes(data)
-        driver = run_dir / DRIVER_LOG
-        if driver.exists():
-            (logs / "rank_0.txt").write_bytes(driver.read_bytes())
+            files[name] = data
+        return files
 
     def properties(self) -> dict[str, Any]:
         info = self._info
@@ -223,3 +224,39 @@ class SlurmRun(SshRun):
                     what="removing the run's folder", patient=False))
         finally:
             self.session.close()
+
+
+_RANK_LOG = re.compile(r"rank_(\d+)\.txt\Z")
+_RANK_METRICS = re.compile(r"metrics_rank_(\d+)\.jsonl\Z")
+
+
+def keep_rank_files(run_dir: Path, files: dict[str, bytes]) -> None:
+    """Every rank's log as logs/rank_N.txt (rank 0's is the driver log), and the other ranks' metrics added to
+    the run's, each name tagged with its rank (`loss@rank1`; rank 0's names stay as they are)."""
+    logs = run_dir / "logs"
+    logs.mkdir(exist_ok=True)
+    driver = run_dir / DRIVER_LOG
+    if driver.exists():
+        (logs / "rank_0.txt").write_bytes(driver.read_bytes())
+    tagged: list[bytes] = []
+    for name, data in sorted(files.items()):
+        if _RANK_LOG.match(name):
+            (logs / name).write_bytes(data)
+        elif found := _RANK_METRICS.match(name):
+            tagged += [tag_metric(line, int(found.group(1))) for line in data.splitlines(keepends=True)]
+    if tagged:
+        with open(run_dir / METRICS_FILE, "ab") as fh:
+            fh.write(b"".join(line if line.endswith(b"\n") else line + b"\n" for line in tagged))
+
+
+def tag_metric(line: bytes, rank: int) -> bytes:
+    """One metrics line with its name tagged by rank; a line that is not a metric stays as it is (reading the
+    metrics file skips it and says so)."""
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        return line
+    if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+        return line
+    entry["name"] = f"{entry['name']}@rank{rank}"
+    return (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8")
