@@ -65,6 +65,18 @@ def test_ctrl_c_detaches_and_follow_reattaches_to_the_end(project: Path) -> None
     assert lines_of((run_dir / "driver_log.txt").read_text()) == expected(15)
 
 
+def test_a_detached_submit_returns_at_once_and_follow_prints_the_job(project: Path) -> None:
+    done = amlexec("experiment", "submit", "-c", TARGET, "-a", "ticker.py", "5", "0", cwd=project)
+    assert done.returncode == 0, done.stderr
+    run_id = run_id_of(done.stdout)
+    follow = amlexec("history", "logs", "-r", run_id, "--follow", cwd=project, timeout=90)
+    assert follow.returncode == 0, follow.stderr
+    assert lines_of(follow.stdout) == expected(5)
+    record = info(project, run_id)
+    assert (record["status"], record["exit_code"]) == ("Completed", 0), record
+    assert record["properties"]["slurm_state"] == "COMPLETED"
+
+
 def test_a_run_whose_client_was_killed_is_completed_and_collected_later(project: Path,
                                                                          slurm_cluster: SlurmCluster) -> None:
     cli = Cli("experiment", "submit", "-c", TARGET, "ticker.py", "12", "0", cwd=project)
