@@ -174,3 +174,16 @@ def check_home_writable() -> None:
     if not os.access(existing, os.W_OK | os.X_OK):
         shown = "" if existing == home else f" (its folder {existing} cannot be written)"
         raise StorageError(f"amlexec's home {home} (AMLEXEC_HOME) is not writable{shown}", hint=_HOME_HINT)
+
+
+def append_new_bytes(source: Path, dest: Path) -> int:
+    """Append to `dest` what `source` (a file that only grows, like a metrics log) has beyond `dest`'s length;
+    the number of bytes added. Following a file this way never rewrites what a reader may be reading."""
+    have = dest.stat().st_size if dest.exists() else 0
+    with open(source, "rb") as src:
+        src.seek(have)
+        data = src.read()
+    if data:
+        with open(dest, "ab") as out:
+            out.write(data)
+    return len(data)

@@ -1,6 +1,12 @@
 """Workbench's "sweeping" idiom: submit one run per parameter value, then pick the best from history.
 
     python samples/sweep.py
+
+amlexec replaces this loop with one command that runs the trials two at a time as one parent run, records
+the best trial, and can resume (docs/sweeps.md):
+
+    amlexec experiment sweep -c local samples/iris_knn.py --param k=1,3,5,9,15 --max-concurrent 2 \
+        --metric Accuracy --goal maximize
 """
 
 import json

@@ -37,7 +37,7 @@ def _version(value: bool) -> None:
 GROUPS = {
     "computetarget": ("computetarget", "Attach, list, show and detach compute targets."),
     "runconfiguration": ("runconfiguration", "Create, list, show and delete run configurations."),
-    "experiment": ("experiment", "Submit, cancel and collect runs."),
+    "experiment": ("experiment", "Submit, sweep, cancel and collect runs."),
     "history": ("history", "List, inspect, compare and follow runs."),
     "env": ("env", "Solve and lock the run environment (conda and pip packages)."),
     "image": ("image", "Build base images for Docker targets; copy images to remote Docker hosts."),

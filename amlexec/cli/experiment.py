@@ -230,3 +230,13 @@ def clean(
                     raise typer.Exit(1)
             result = do_clean(project, found, progress=progress, engine=engine)
     show("experiment clean", result, output, query)
+
+
+def _register_sweep() -> None:
+    # Its own module: the command has many options, and experiment.py stays about submit and its kin.
+    from .sweep import SWEEP_CONTEXT, sweep
+
+    app.command("sweep", context_settings=SWEEP_CONTEXT)(sweep)
+
+
+_register_sweep()

@@ -28,12 +28,16 @@ def list_runs(
     script: Annotated[str | None, typer.Option("--script", help="Only runs of this script.")] = None,
     last: Annotated[int | None, typer.Option("--last", min=1, help="Only the newest N runs.")] = None,
     every: Annotated[bool, typer.Option("--all", help=f"The table: every run, not only the newest {PAGE}.")] = False,
+    parent: Annotated[str | None, typer.Option("--parent", help="The child runs of this run (a sweep's "
+                                               "trials), with their parameters.")] = None,
     output: OutputOpt = OutputFormat.table,
     query: QueryOpt = None,
 ) -> None:
-    """List runs, newest first. JSON rows carry each run's metrics as top-level keys (null where a run did
-    not log one); the table shows the newest 50 runs unless --all or --last N is given."""
-    from ..history.report import list_row, metric_names
+    """List top-level runs, newest first (a sweep is one row; see its trials with --parent). JSON rows carry
+    each run's metrics as top-level keys (null where a run did not log one); the table shows the newest 50
+    runs unless --all or --last N is given."""
+    from ..history.report import metric_names
+    from ..history.store import TOP_LEVEL
     from ..runs.records import describe_many, open_store, refresh_active
 
     if every and last is not None:
@@ -43,7 +47,10 @@ def list_runs(
     refresh_active(store, project)
     table_view = output.for_people and query is None
     paged = table_view and last is None and not every
-    filters = {"status": status, "target": target, "script": script}
+    if parent is not None:
+        store.get(parent)  # an unknown id is an error, not an empty list
+    filters = {"status": status, "target": target, "script": script,
+               "parent": parent if parent is not None else TOP_LEVEL}
     if not table_view:
         with no_cycle_collection():
             _show_listing(store, store.listing(**filters, last=last), output, query)
@@ -51,9 +58,25 @@ def list_runs(
     records = store.query(**filters, last=PAGE if paged else last)
     infos = describe_many(store, records)
     names = metric_names(infos)
-    show("history list", [list_row(i, names) for i in infos], output, keep=("Run_id", "Status"))
+    show("history list", [_list_row(i, names, trials=parent is not None) for i in infos], output,
+         keep=("Run_id", "Status"))
     if paged and len(records) == PAGE and (total := store.count(**filters)) > PAGE:
         progress(f"(the newest {PAGE} of {total} runs; see all with --all, or the newest N with --last N)")
+
+
+def _list_row(info: dict, names: list[str], *, trials: bool) -> dict:
+    """A row of the table: a trial's parameters first; a sweep's trial counts after its metrics."""
+    from ..history.report import list_row
+    from ..runs.sweepinfo import trials_column
+
+    row = list_row(info, names)
+    if trials:
+        row = {**(info["properties"].get("sweep_parameters") or {}), **row}
+    counts = trials_column(info)
+    if counts is not None:
+        row = {**{k: v for k, v in row.items() if k not in ("Run_id", "Status")}, "Trials": counts,
+               "Run_id": row["Run_id"], "Status": row["Status"]}
+    return row
 
 
 def _show_listing(store: HistoryStore, entries: list[RunRecord | StoredDoc], output: OutputFormat,
@@ -84,7 +107,23 @@ def info(
     if artifact is not None:
         _print_artifact(store.run_dir(record.run_id), artifact)
         return
+    if record.is_sweep:
+        _show_sweep(store, record, describe(store, record), output, query)
+        return
     _show_run("history info", describe(store, record), output, query)
+
+
+def _show_sweep(store: HistoryStore, record: RunRecord, info: dict, output: OutputFormat, query: str | None) -> None:
+    """A sweep's own fields, then its trials best first (in JSON, as its `trials` list)."""
+    from ..runs.sweepinfo import trials_table, with_trials
+
+    full = with_trials(store, record, info)
+    if not output.for_people or query is not None:
+        show("history info", full, output, query)
+        return
+    _show_run("history info", info, output, None)
+    typer.echo("\nTrials, best first:")
+    show("history info", trials_table(full["trials"]), output, keep=("Run_id", "Status"))
 
 
 def _show_run(command: str, info: dict, output: OutputFormat, query: str | None) -> None:
@@ -132,7 +171,7 @@ def logs(run: RunIdOpt,
 
 
 @app.command("compare")
-def compare(run_ids: Annotated[list[str], typer.Argument(help="Two or more run ids.")],
+def compare(run_ids: Annotated[list[str], typer.Argument(help="Two or more run ids, or a sweep's RunId.")],
             output: OutputOpt = OutputFormat.table, query: QueryOpt = None) -> None:
     """Metrics of several runs side by side."""
     from ..history.report import compare as rows_for
@@ -141,11 +180,24 @@ def compare(run_ids: Annotated[list[str], typer.Argument(help="Two or more run i
 
     project = project_here()
     infos = []
+    if len(run_ids) == 1:  # a sweep's parent: compare its trials, best first
+        store, record = get_run(project, run_ids[0])
+        if record.is_sweep:
+            run_ids = [row["run_id"] for row in _trial_rows(store, record)]
     for run_id in run_ids:
         store, record = get_run(project, run_id)
         infos.append(describe(store, record))
     rows = rows_for(infos)
     show("history compare", short_rows(rows) if output.for_people and query is None else rows, output, query)
+
+
+def _trial_rows(store: HistoryStore, record: RunRecord) -> list[dict]:
+    from ..runs.sweepinfo import trial_rows
+
+    rows = trial_rows(store, record)
+    if not rows:
+        raise NotFoundError(f"sweep {record.run_id} has no trials yet", hint="wait for its first trial to start")
+    return rows
 
 
 @app.command("download")

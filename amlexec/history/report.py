@@ -86,7 +86,7 @@ def run_info(record: RunRecord, metrics: dict[str, Any], run_dir: str | os.PathL
         "heartbeat_enabled": False,
         "hidden": False,
         "name": record.project,
-        "parent_run_id": None,
+        "parent_run_id": record.parent_run_id,
         "properties": dict(record.properties),
         "run_id": record.run_id,
         "run_number": record.run_number,

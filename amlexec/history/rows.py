@@ -13,6 +13,8 @@ from ..notices import warn as notice
 
 FINAL_STATUSES = ("Completed", "Failed", "Canceled")
 ACTIVE_STATUSES = ("Preparing", "Starting", "Running", "Unreachable")
+PARENT_PROPERTY = "parent_run_id"
+SWEEP_PROPERTY = "sweep"  # a sweep's parent run keeps its settings and progress under this key
 JSON_COLUMNS = ("arguments", "properties", "handle", "supervisor")
 Warn = Callable[[str], None]
 
@@ -49,6 +51,18 @@ class RunRecord:
     @property
     def is_final(self) -> bool:
         return self.status in FINAL_STATUSES
+
+    @property
+    def parent_run_id(self) -> str | None:
+        """The run this one is a child of: a sweep's trial, or a run submitted from inside another run.
+        Kept in `properties` (as Workbench's JSON has it at the top level), so older histories need no
+        migration."""
+        parent = self.properties.get(PARENT_PROPERTY)
+        return parent if isinstance(parent, str) and parent else None
+
+    @property
+    def is_sweep(self) -> bool:
+        return isinstance(self.properties.get(SWEEP_PROPERTY), dict)
 
 
 COLUMNS = tuple(f.name for f in fields(RunRecord))

@@ -31,8 +31,8 @@ from .rows import COLUMNS as _COLUMNS
 from .rows import from_row as _from_row
 from .rows import to_row as _to_row
 
-__all__ = ["ACTIVE_STATUSES", "FINAL_STATUSES", "HistoryStore", "RunRecord", "StoredDoc", "iso_utc", "parse_utc",
-           "utc_now"]
+__all__ = ["ACTIVE_STATUSES", "FINAL_STATUSES", "TOP_LEVEL", "HistoryStore", "RunRecord", "StoredDoc", "iso_utc",
+           "parse_utc", "utc_now"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -252,17 +252,18 @@ class HistoryStore:
         return _from_row(rows[0], self.warn)
 
     def query(self, *, status: str | None = None, target: str | None = None, script: str | None = None,
-             last: int | None = None) -> list[RunRecord]:
-        """Runs newest first, optionally filtered."""
-        where, args = _filters(status=status, target=target, script=script)
+              last: int | None = None, parent: str | None = None) -> list[RunRecord]:
+        """Runs newest first, optionally filtered; `parent`: TOP_LEVEL, or the children of that run."""
+        where, args = _filters(status=status, target=target, script=script, parent=parent)
         sql = f"SELECT {', '.join(_COLUMNS)} FROM runs{where} ORDER BY run_number DESC"
         if last is not None:
             sql += f" LIMIT {int(last)}"
         return [_from_row(r, self.warn) for r in self._read(sql, args)]
 
-    def count(self, *, status: str | None = None, target: str | None = None, script: str | None = None) -> int:
+    def count(self, *, status: str | None = None, target: str | None = None, script: str | None = None,
+              parent: str | None = None) -> int:
         """How many runs `list` would return without `last`."""
-        where, args = _filters(status=status, target=target, script=script)
+        where, args = _filters(status=status, target=target, script=script, parent=parent)
         rows = self._read(f"SELECT COUNT(*) FROM runs{where}", args)
         return int(rows[0][0]) if rows else 0
 
@@ -339,12 +340,12 @@ class HistoryStore:
             return None
 
     def listing(self, *, status: str | None = None, target: str | None = None, script: str | None = None,
-                last: int | None = None) -> list[RunRecord | StoredDoc]:
+                last: int | None = None, parent: str | None = None) -> list[RunRecord | StoredDoc]:
         """`list`, with the stored document in place of the record of each final run that has a sound one.
         One query lists the runs with their documents; the rows of the others are read by id afterwards."""
         if not self._has_table("run_docs"):
-            return list(self.query(status=status, target=target, script=script, last=last))
-        where, args = _filters(status=status, target=target, script=script)
+            return list(self.query(status=status, target=target, script=script, last=last, parent=parent))
+        where, args = _filters(status=status, target=target, script=script, parent=parent, alias="r.")
         sql = ("SELECT r.run_id, r.status, d.format, d.checksum, d.names, d.doc FROM runs r "
                f"LEFT JOIN run_docs d ON d.run_id = r.run_id{where} ORDER BY r.run_number DESC")
         if last is not None:
@@ -367,10 +368,22 @@ class HistoryStore:
             yield from self._read(f"{select} WHERE run_id IN ({', '.join('?' * len(chunk))}) {order}", chunk)
 
 
-def _filters(*, status: str | None, target: str | None, script: str | None) -> tuple[str, list[str]]:
+TOP_LEVEL = ""  # `parent=TOP_LEVEL`: only runs that are nobody's child (a sweep is one row, not its trials)
+# The parent lives in the properties JSON; a damaged properties column must not fail the whole listing,
+# hence json_valid first (SQLite's JSON1 is built into every Python 3.11 sqlite3).
+_PARENT_SQL = ("(CASE WHEN json_valid({a}properties) THEN json_extract({a}properties, '$.parent_run_id') END)")
+
+
+def _filters(*, status: str | None, target: str | None, script: str | None, parent: str | None = None,
+             alias: str = "") -> tuple[str, list[str]]:
     where, args = [], []
     for column, value in (("status", status), ("target", target), ("script_name", script)):
         if value is not None:
-            where.append(f"{column} = ? COLLATE NOCASE")
+            where.append(f"{alias}{column} = ? COLLATE NOCASE")
             args.append(value)
+    if parent == TOP_LEVEL:
+        where.append(f"COALESCE({_PARENT_SQL.format(a=alias)}, '') = ''")
+    elif parent is not None:
+        where.append(f"{_PARENT_SQL.format(a=alias)} = ?")
+        args.append(parent)
     return (" WHERE " + " AND ".join(where) if where else ""), args

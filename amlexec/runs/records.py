@@ -57,6 +57,10 @@ def refresh(store: HistoryStore, project: Project, record: RunRecord, progress: 
     pending = settle_pending(store, record)
     if pending is not None:
         return pending
+    if record.is_sweep:  # its trials are runs of their own, each settled by its own supervisor
+        return store.finish(record.run_id, status="Failed", exit_code=None,
+                            error="the amlexec process driving this sweep died; its running trials go on, and "
+                            f"`amlexec experiment sweep --resume {record.run_id}` runs the rest")
     if not record.handle:
         snapshots.remove_copy(store.work_dir(record.run_id))  # a copy cut short by kill -9
         release_space(store.run_dir(record.run_id))

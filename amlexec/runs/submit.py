@@ -8,13 +8,16 @@ import os
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from .. import snapshot as snapshots
 from ..config.compute import ComputeTarget
 from ..config.runconfig import FILE_PLACEHOLDER, RunConfig
 from ..errors import AmlexecError, ExitCode, StorageError, UsageError
+from ..history.rows import PARENT_PROPERTY
 from ..history.store import HistoryStore, RunRecord
 from ..project import Project
 from ..scriptpath import excluded_error, printable, resolve_script, run_argv
@@ -34,14 +37,15 @@ from .runlog import ControlLog, read_git_commit, release_space, reserve_space
 from .settle import finalize, never_raising
 from .supervise import as_error, execute, reason
 
-__all__ = ["SubmitRequest", "SubmitResult", "execute", "finalize", "open_store", "run_worker", "submit"]
+__all__ = ["Planned", "SubmitRequest", "SubmitResult", "execute", "finalize", "open_store", "plan", "run_worker",
+           "submit"]
 
 SUBMIT_FILE = "submit.json"
 
 
 @dataclass(frozen=True)
 class SubmitRequest:
-    """What `experiment submit` was asked to run."""
+    """What `experiment submit` was asked to run (or what a sweep asks for one of its trials)."""
 
     runconfig: str
     script: str | None = None
@@ -49,10 +53,26 @@ class SubmitRequest:
     target: str | None = None
     detach: bool = False
     options: RunOptions = field(default_factory=RunOptions)  # -d, -s and the target's switches
+    parent_run_id: str | None = None  # a sweep's trial; else the calling run's, for a submit made inside a run
+    env: dict[str, str] = field(default_factory=dict)  # added to the runconfig's (a trial's parameters)
+    properties: dict[str, Any] = field(default_factory=dict)  # recorded with the run (a trial's parameters)
+    vector: tuple[str, ...] | None = None  # the runconfig's ArgumentVector with a trial's values in it
 
     def __post_init__(self) -> None:
         # A mapping of the options' fields is accepted too (scripts and tests that drive submit directly).
         object.__setattr__(self, "options", RunOptions.of(self.options))
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A submit checked before anything is recorded: every configuration error is found here."""
+
+    rc: RunConfig
+    compute: ComputeTarget
+    target: Target
+    script: str | None
+    argv: list[str]
+    snap: snapshots.Snapshot
 
 
 @dataclass(frozen=True)
@@ -79,9 +99,8 @@ def run_context_env(project: Project, run_id: str, *, target: str, runconfig: st
     }
 
 
-def submit(project: Project, req: SubmitRequest, *, sink: Sink, progress: Progress,
-           announce: Progress) -> SubmitResult:
-    """Start a run; stream it to completion unless `req.detach`. `announce` gets the `RunId:` line."""
+def plan(project: Project, req: SubmitRequest) -> Planned:
+    """Load and check everything a run needs, recording nothing: a bad file or option fails here."""
     rc = project.load_runconfig(req.runconfig)
     compute = project.target_of(rc, req.target)
     target = target_for(compute, project)
@@ -94,13 +113,27 @@ def submit(project: Project, req: SubmitRequest, *, sink: Sink, progress: Progre
         raise excluded_error(script)
     refuse_lock_options(target, compute, req.options)
     options = req.options
-    project.check_before_run(rc, compute, argv=argv, env=rc.env, conda_file=options.conda_file,
+    project.check_before_run(rc, compute, argv=argv, env={**rc.env, **req.env}, conda_file=options.conda_file,
                              spark_file=options.spark_file)
     target.check(rc, options.conda_file, options.spark_file, options)
     if not rc.tracked_run and req.detach:
         raise UsageError(f"{rc.file_name} has TrackedRun: false, so a detached run could not be followed",
                          hint="run it attached (without -a), or set TrackedRun: true")
+    return Planned(rc, compute, target, script, argv, snap)
 
+
+def submit(project: Project, req: SubmitRequest, *, sink: Sink, progress: Progress,
+           announce: Progress, planned: Planned | None = None,
+           supervise: Callable[[HistoryStore, RunSpec], None] | None = None) -> SubmitResult:
+    """Start a run; stream it to completion unless `req.detach`. `announce` gets the `RunId:` line.
+    `planned`: the checks already made for this request (a sweep plans once for all its trials).
+    `supervise`: who supervises a detached run (default: a background worker process; a sweep's trials are
+    supervised by threads of the sweep's own process)."""
+    checked = planned or plan(project, req)
+    rc, compute, target, script, snap = checked.rc, checked.compute, checked.target, checked.script, checked.snap
+    if req.vector is not None:  # a sweep's trial: its parameters are in the runconfig's ArgumentVector too
+        rc = replace(rc, argument_vector=req.vector)
+    argv = run_argv(rc, script, req.args)
     store = open_store(project)
     record = store.create_run(
         project=project.name, status="Starting", script_name=printable(script) if script is not None else None,
@@ -108,7 +141,7 @@ def submit(project: Project, req: SubmitRequest, *, sink: Sink, progress: Progre
         runconfig=rc.name, target=compute.name, target_type=compute.type, user_id=_user(),
         description=rc.description,
         properties={"CommitId": read_git_commit(project.root), "snapshot_files": len(snap.files),
-                    "snapshot_bytes": snap.total_bytes},
+                    "snapshot_bytes": snap.total_bytes, **parent_properties(store, req), **req.properties},
         supervisor=process.identity(os.getpid()),
     )
     run_id = record.run_id
@@ -118,7 +151,7 @@ def submit(project: Project, req: SubmitRequest, *, sink: Sink, progress: Progre
             _announce_python(target, progress)
         spec = _stage(store, record, project=project, req=req, rc=rc, compute=compute, snap=snap, argv=argv)
         if req.detach:
-            _start_worker(store, spec)
+            (supervise or _start_worker)(store, spec)
             return SubmitResult(run_id, store.get(run_id), 0)
     except BaseException as exc:
         raised = _abandon(store, run_id, exc, progress)
@@ -130,6 +163,21 @@ def submit(project: Project, req: SubmitRequest, *, sink: Sink, progress: Progre
         _forget(store, run_id)
         return SubmitResult(run_id, None, final.exit_code if final.exit_code is not None else 1)
     return SubmitResult(run_id, final, _exit_code(final))
+
+
+def parent_properties(store: HistoryStore, req: SubmitRequest) -> dict[str, str]:
+    """The parent's id for the record: the sweep's, or the run this submit is made from (a Workbench driver
+    such as Iris's run.py submitting from inside its own run), when that run is in this project's history."""
+    if req.parent_run_id:
+        return {PARENT_PROPERTY: req.parent_run_id}
+    calling = os.environ.get("AMLEXEC_RUN_ID")
+    if not calling:
+        return {}
+    try:
+        store.get(calling)
+    except AmlexecError:  # a run of another project (or one forgotten): not a parent here
+        return {}
+    return {PARENT_PROPERTY: calling}
 
 
 def _announce_python(target: Target, progress: Progress) -> None:
@@ -159,7 +207,7 @@ def _stage(store: HistoryStore, record: RunRecord, *, project: Project, req: Sub
         raise StorageError(f"copying the project into {workdir} failed: {exc.strerror or exc}",
                            hint="check that the project's .amlexec folder is writable and its disk has room"
                            ) from exc
-    env = {"PYTHONUNBUFFERED": "1", **rc.env,
+    env = {"PYTHONUNBUFFERED": "1", **rc.env, **req.env,
            **run_context_env(project, run_id, target=compute.name, runconfig=rc.name)}
     spec = RunSpec(run_id=run_id, project=project, compute=compute, runconfig=rc, argv=argv, env=env,
                    workdir=workdir, run_dir=store.run_dir(run_id), options=req.options)

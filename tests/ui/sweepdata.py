@@ -1,6 +1,7 @@
-"""A sweep's records shaped as the sweep page reads them (until sweeps are recorded by amlexec itself, the
-page is tested on these): a parent whose properties hold the objective and search space, trials that
-name it as their parent and carry their parameters in their arguments."""
+"""A sweep's records in the shape `experiment sweep` records them, made by hand so that the view's edge cases
+(a running trial without a value, parameters read from arguments, a category axis) are pinned without running
+trials: a parent whose properties hold the objective and search space, trials that name it as their parent.
+test_browser_real_sweep.py checks the page on a sweep amlexec really ran."""
 
 from __future__ import annotations
 

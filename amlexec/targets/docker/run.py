@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import AmlexecError, NotFoundError
+from ...fsutil import append_new_bytes
 from ...image.engine import Engine, engine_down
 from ...transport import logfollow
 from ..base import DRIVER_LOG, METRICS_FILE, RUNNING, VANISHED, Exited, Poll, Sink
@@ -23,6 +24,7 @@ from ..outputs import MAX_OUTPUT_FILE_BYTES, collect_outputs
 from .container import METRICS_PATH, OUTPUTS_DIR, ChunkReader, extract_tree
 
 STOP_GRACE_SECONDS = 10
+LIVE_METRICS_SECONDS = 0.5
 _STREAMS = {1: "stdout", 2: "stderr"}
 
 
@@ -94,7 +96,32 @@ class DockerRun:
             self._send(offset, emit, appending)
 
     def stream(self, sink: Sink) -> None:
-        logfollow.stream(self.run_dir / DRIVER_LOG, self._send, sink)
+        with self._live_metrics():
+            logfollow.stream(self.run_dir / DRIVER_LOG, self._send, sink)
+
+    @contextlib.contextmanager
+    def _live_metrics(self) -> Iterator[None]:
+        """While the run streams, what it logs reaches its run folder within a second, as on every other
+        target: `history info` of a running run and a sweep's early termination read it there. Only the
+        mounted metrics file can be followed cheaply; collect() replaces the copy with the final file."""
+        if self.state_dir is None:
+            yield
+            return
+        done = threading.Event()
+        source, dest = self.state_dir / METRICS_FILE, self.run_dir / METRICS_FILE
+
+        def follow() -> None:
+            while not done.wait(LIVE_METRICS_SECONDS):
+                with contextlib.suppress(OSError):
+                    append_new_bytes(source, dest)
+
+        thread = threading.Thread(target=follow, name="amlexec-live-metrics", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join()
 
     def reattach_stream(self, sink: Sink, offset: int) -> int:
         """`history logs --follow` after the supervising amlexec died: from byte `offset` of the driver log.
