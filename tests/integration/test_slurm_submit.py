@@ -28,6 +28,12 @@ if report["rank"] in (None, "0"):
     json.dump(report, open("outputs/report.json", "w"))
 sys.exit(int(sys.argv[1]) if len(sys.argv) > 1 else 0)
 """
+TRIAL = """\
+import socket, sys
+from azureml.logging import get_azureml_logger
+get_azureml_logger().log("square", int(sys.argv[1]) ** 2)
+print("TRIAL", sys.argv[1], socket.gethostname())
+"""
 DISTRIBUTED = ("import os, tinypkg\nfrom azureml.logging import get_azureml_logger\n"
                "get_azureml_logger().log('rank_value', int(os.environ['RANK']))\n" + REPORT)
 
@@ -38,7 +44,7 @@ def reports(text: str) -> list[dict]:
 
 @pytest.fixture
 def project(tmp_path: Path, slurm_cluster: SlurmCluster, client_keys: Keys) -> Path:
-    return make_project(tmp_path / "proj", slurm_cluster, client_keys, {"report.py": REPORT})
+    return make_project(tmp_path / "proj", slurm_cluster, client_keys, {"report.py": REPORT, "trial.py": TRIAL})
 
 
 def test_attach_refuses_an_unknown_host_key_and_checks_the_login_node(tmp_path: Path, slurm_cluster: SlurmCluster,
@@ -174,3 +180,16 @@ def test_a_shared_directory_the_nodes_cannot_see_fails_the_run_with_that_reason(
     record = info(project, run_id)
     assert record["status"] == "Failed" and "is not shared with the compute nodes" in record["error"]
     assert slurm_cluster.sh("ls /tmp/amlexec-local/runs").split() == [], "nothing of the run is left there"
+
+
+def test_a_sweep_runs_each_trial_as_a_slurm_job_two_at_once(project: Path, slurm_cluster: SlurmCluster) -> None:
+    """Trials as separate jobs (one job array per sweep is the lead's next step; the script renderer has --array)."""
+    done = amlexec("experiment", "sweep", "-c", TARGET, "trial.py", "{x}", "--param", "x=1,2,3,4", "--max-concurrent",
+                   "2", "--metric", "square", "--goal", "maximize", "-o", "json", cwd=project, timeout=180)
+    assert done.returncode == 0, done.stderr
+    trials = info(project, json.loads(done.stdout)["run_id"])["trials"]
+    assert len(trials) == 4 and {t["status"] for t in trials} == {"Completed"}, trials
+    assert trials[0]["objective"] == 16, "the best trial first"
+    job_ids = {info(project, t["run_id"])["properties"]["slurm_job_id"] for t in trials}
+    assert len(job_ids) == 4, "one Slurm job per trial"
+    assert jobs_of_alice(slurm_cluster) == []
