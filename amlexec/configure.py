@@ -101,8 +101,10 @@ def _write_target(project: Project, req: AttachRequest, notes: list[str],
         if option.writes is not None:
             values[option.writes] = given.get(option.param) or option.default
         elif option.key is not None and option.param not in given:  # one only this type has
-            chosen = req.settings.get(option.param, option.default)
-            if chosen is not None:
+            chosen = req.settings.get(option.param)  # the CLI passes an option left out as None
+            if chosen is None:
+                chosen = option.default
+            if chosen is not None and chosen != []:  # a repeatable option given no time: nothing to write
                 extra[option.key] = chosen
     if extra:
         values["extra"] = extra
@@ -243,6 +245,18 @@ def compute_info(compute: ComputeTarget) -> dict[str, Any]:
         if value and not str(value).startswith(credentials.SECRET_PREFIX):
             info[key] = "******** (clear text: run `amlexec computetarget secure " + compute.name + "`)"
     return {k: v for k, v in info.items() if v is not None}
+
+
+def target_status(compute: ComputeTarget) -> dict[str, Any]:
+    """`computetarget show NAME --status`: the target's settings and its own account of its state, from its
+    type's descriptor (`TargetType.status`); a type without one has nothing more to say."""
+    kind = _kind(compute.type)
+    status = kind.load_status()
+    if status is None:
+        able = [k.name for k in registry.TYPES if k.status]
+        raise UsageError(f"'{compute.name}' is a {kind.name} target, which has no state to show beyond its settings",
+                         hint=f"--status works on {', '.join(able) or 'no'} targets; leave it out to see the settings")
+    return {**compute_info(compute), "status": status(compute)}
 
 
 def create_runconfig(project: Project, *, name: str, target: str, framework: str | None = None,

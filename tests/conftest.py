@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from engines import FIXTURES, REPO, WORKBENCH_SAMPLES, require_engine  # noqa: F401 - shared with test modules
 
-# Fixtures for the `ssh` tests (real SSH hosts in containers) and the `remotedocker` tests (a host with its own
-# Docker engine); they do nothing until a test asks for them.
-pytest_plugins = ["integration.sshfixtures", "integration.dockerhostfixtures"]
+# Fixtures for the `ssh` tests (real SSH hosts in containers), the `remotedocker` tests (a host with its own
+# Docker engine) and the `slurm` tests (a 3-container cluster); they do nothing until a test asks for them.
+pytest_plugins = ["integration.sshfixtures", "integration.dockerhostfixtures", "integration.slurmfixtures"]
 
 
 @pytest.fixture(autouse=True)

@@ -104,7 +104,10 @@ KEYWORD = inspect.Parameter.KEYWORD_ONLY
 def _annotation(option: AttachOption) -> Any:
     if option.value is bool:
         return Annotated[bool, typer.Option(*option.flags, help=option.help)]
-    kind = str if option.required else (str | None)
+    if option.value is list:  # repeatable: each occurrence adds one item
+        return Annotated[list[str] | None, typer.Option(*option.flags, help=option.help)]
+    base: type = int if option.value is int else str
+    kind = base if option.required else (base | None)
     return Annotated[kind, typer.Option(*option.flags, help=option.help)]
 
 
@@ -130,12 +133,24 @@ def list_targets(output: OutputOpt = OutputFormat.table, query: QueryOpt = None)
 
 @app.command("show")
 def show_target(name: Annotated[str, typer.Argument(help="Target name.")], output: OutputOpt = OutputFormat.table,
-                query: QueryOpt = None) -> None:
+                query: QueryOpt = None,
+                status: Annotated[bool, typer.Option("--status", help="Also ask the target for its state (a "
+                                                     "batch cluster's partitions and nodes).")] = False) -> None:
     """Show a compute target's settings (secrets masked)."""
-    from ..configure import compute_info
+    from ..configure import compute_info, target_status
 
     project = project_here()
     compute = project.load_compute(name)
+    if status:
+        data = target_status(compute)
+        if output.for_people and query is None:
+            # One table per part of the state (a cluster's partitions, its nodes), not one cell of JSON.
+            for section, rows in data["status"].items():
+                typer.echo(f"\n{section}:")
+                show("computetarget show --status", rows, output, None)
+            return
+        show("computetarget show --status", data, output, query)
+        return
     show("computetarget show", compute_info(compute), output, query)
 
 

@@ -36,6 +36,14 @@ class _TypeNames(Mapping[str, str]):
 
 
 TARGET_TYPES: Mapping[str, str] = _TypeNames()
+
+
+def _own_keys(type_name: object) -> frozenset[str]:
+    """The keys a target type's own attach options write (a slurm target's `partition`...), from its
+    descriptor (imported lazily, as `_TypeNames` does)."""
+    from ..targets.registry import own_keys
+
+    return own_keys(type_name) if isinstance(type_name, str) else frozenset()
 SECRET_PREFIX = "AzureMlSecret="
 # A modern, widely available default for new projects (Workbench used microsoft/mmlspark:plus-*, long gone).
 DEFAULT_BASE_IMAGE = "python:3.11-slim-bookworm"
@@ -160,7 +168,8 @@ def parse_compute(name: str, text: str, *, display: str, path: Path | None = Non
 
     raw = parse_mapping(text, display, text_keys=schema.text_keys(ComputeTarget))
     target = schema.build(
-        ComputeTarget, raw, display=display, text=text, fixed={"name": name, "path": path}, required=("type",)
+        ComputeTarget, raw, display=display, text=text, fixed={"name": name, "path": path}, required=("type",),
+        own_keys=_own_keys(raw.get("type")),
     )
     if target.address is not None:
         problem = address_problem(target.address)

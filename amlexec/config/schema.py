@@ -124,8 +124,11 @@ def build(
     text: str | None = None,
     fixed: Mapping[str, Any] | None = None,
     required: tuple[str, ...] = (),
+    own_keys: frozenset[str] = frozenset(),
 ) -> T:
-    """Build dataclass `cls` from a parsed mapping; see the module docstring."""
+    """Build dataclass `cls` from a parsed mapping; see the module docstring. `own_keys` are keys that are no
+    field but belong to the file's kind (a target type's own settings): kept in `extra`, never suggested
+    away as a misspelling of a field."""
 
     def where(k: str) -> str:
         line = key_line(text, k) if text is not None else None
@@ -143,7 +146,7 @@ def build(
     for k, v in raw.items():
         f = by_key.get(k)
         if f is None:
-            near = suggest(k, by_key)
+            near = None if k in own_keys else suggest(k, by_key)
             if near is not None:
                 line = key_line(text, k) if text is not None else None
                 at = f", line {line}" if line else ""

@@ -35,20 +35,25 @@ def format_duration(record: RunRecord, now: datetime | None = None) -> str | Non
 
 
 def attachments(run_dir: str | os.PathLike[str]) -> list[str]:
-    """The run's logs and its outputs/ files (`outputs/a/b.txt`), sorted.
+    """The run's logs, the further logs a target kept (`logs/rank_1.txt`: each rank of a multi-node job) and
+    its outputs/ files (`outputs/a/b.txt`), sorted.
 
     One directory scan per folder and no stat calls: `history list -o json` does this for every run."""
-    logs, has_outputs = set(), False
+    logs, has_logs, has_outputs = set(), False, False
     try:
         with os.scandir(run_dir) as entries:
             for entry in entries:
                 if entry.name in _LOG_NAMES and entry.is_file():
                     logs.add(_LOG_NAMES[entry.name])
+                elif entry.name == "logs" and entry.is_dir():
+                    has_logs = True
                 elif entry.name == "outputs" and entry.is_dir():
                     has_outputs = True
     except OSError:  # no run folder (removed by hand): the record still lists
         return []
     names = [name for name in ATTACHMENT_FILES if name in logs]
+    if has_logs:
+        _walk(os.path.join(run_dir, "logs"), "logs/", names)
     if has_outputs:
         _walk(os.path.join(run_dir, "outputs"), "outputs/", names)
     return names

@@ -90,8 +90,8 @@ def refresh(store: HistoryStore, project: Project, record: RunRecord, progress: 
         error = "the amlexec process supervising this run died; the script's exit code is unknown"
         return _settle(store, record, handle, "Failed", None, error, progress)
     code = status.code
-    outcome = "Canceled" if record.cancel_requested else ("Completed" if code == 0 else "Failed")
-    return _settle(store, record, handle, outcome, code, None, progress)
+    outcome = "Canceled" if record.cancel_requested else ("Completed" if code == 0 and not status.reason else "Failed")
+    return _settle(store, record, handle, outcome, code, None if outcome == "Canceled" else status.reason, progress)
 
 
 def _settle(store: HistoryStore, record: RunRecord, handle: RunHandle, status: str, code: int | None,

@@ -70,6 +70,9 @@ class Exited:
     """`poll()`: the script ended with `code` (128+N for a signal)."""
 
     code: int
+    # Why the target itself ended the run, when it did (a batch system's time limit, a failed node): the
+    # run's recorded `error`, instead of one made from its exit code and last line of output.
+    reason: str | None = None
 
 
 @dataclass(frozen=True)

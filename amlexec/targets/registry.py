@@ -11,6 +11,7 @@ from __future__ import annotations
 from .cluster import CLUSTER
 from .docker import DOCKER, REMOTEDOCKER
 from .local import LOCAL
+from .slurm import SLURM
 from .ssh import REMOTE
 from .types import Capability, TargetType
 
@@ -20,6 +21,7 @@ TYPES: tuple[TargetType, ...] = (
     REMOTEDOCKER,
     REMOTE,
     CLUSTER,
+    SLURM,
 )
 
 FALLBACK = LOCAL  # the type of a run recorded before run history kept target types
@@ -40,6 +42,14 @@ def names() -> list[str]:
 def find(name: str) -> TargetType | None:
     """The type a `.compute` `type` (or an alias of it) names; None when no type has that name."""
     return _BY_SPELLING.get(name)
+
+
+def own_keys(name: str) -> frozenset[str]:
+    """The `.compute` keys only type `name` has (its attach options with a `key` and no `writes`)."""
+    kind = _BY_SPELLING.get(name)
+    if kind is None:
+        return frozenset()
+    return frozenset(o.key for o in kind.attach_options if o.key is not None and o.writes is None)
 
 
 def with_capability(capability: Capability, *, over_ssh: bool | None = None) -> list[TargetType]:

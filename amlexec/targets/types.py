@@ -33,7 +33,7 @@ class AttachOption:
     param: str  # the AttachRequest field (and the typer parameter's name)
     flags: tuple[str, ...]
     help: str
-    value: type = str  # str: takes a value; bool: a switch
+    value: type = str  # str: takes a value; int: a whole number; bool: a switch; list: repeatable, a list
     required: bool = False
     writes: str | None = None  # the ComputeTarget field set from it (None: steers attach only)
     key: str | None = None  # the .compute key `writes` is saved as, for docs and tests
@@ -53,6 +53,9 @@ class TargetType:
     compute_values: Mapping[str, Any] = field(default_factory=dict)  # ComputeTarget fields attach always sets
     default_username: str | None = None  # the SSH user when attach gets no -u
     host_check: str | None = None  # "module:function(compute, host) -> note", run by attach over SSH
+    # "module:function(compute) -> dict": the target's own state for `computetarget show NAME --status`
+    # (a batch cluster's partitions and nodes); None: the type has no state to show beyond its settings.
+    status: str | None = None
     attach_note: Callable[[str], str | None] | None = None  # a note about the address, e.g. HDInsight's -ssh
     capabilities: frozenset[Capability] = frozenset()
     default_framework: str = "Python"  # the Framework of the run configuration attach writes
@@ -70,6 +73,9 @@ class TargetType:
 
     def load_host_check(self) -> Callable[..., str] | None:
         return _load(self.host_check) if self.host_check else None
+
+    def load_status(self) -> Callable[..., dict[str, Any]] | None:
+        return _load(self.status) if self.status else None
 
 
 def _load(dotted: str) -> Any:

@@ -78,7 +78,7 @@ def test_unknown_compute_type(project):
     write(project, "aml_config/local.compute", "type: locall\n")
     check(amlexec("experiment", "submit", "-c", "local", "train.py", cwd=project), 78,
           "aml_config/local.compute, line 1: 'type': 'locall' is not valid (did you mean 'local'?)",
-          "use one of: cluster, docker, local, remote, remotedocker")
+          "use one of: cluster, docker, local, remote, remotedocker, slurm")
 
 
 def test_misspelled_runconfig_key(project):

@@ -47,3 +47,16 @@ def test_list_row_and_compare(tmp_path):
     assert rows[0] == {"metric": "status", "iris_1": "Completed", "iris_2": "Failed"}
     assert {"metric": "Accuracy", "iris_1": 0.6, "iris_2": 0.7} in rows
     assert {"metric": "reg", "iris_1": None, "iris_2": 0.1} in rows
+
+
+def test_attachments_list_the_logs_a_target_kept_beside_the_driver_log(tmp_path) -> None:
+    """A multi-node slurm run keeps each rank's log in logs/; they are attachments like outputs/ files."""
+    from amlexec.history.report import attachments
+
+    (tmp_path / "driver_log.txt").write_text("rank 0\n")
+    (tmp_path / "logs").mkdir()
+    for rank in (0, 1):
+        (tmp_path / "logs" / f"rank_{rank}.txt").write_text(f"rank {rank}\n")
+    (tmp_path / "outputs").mkdir()
+    (tmp_path / "outputs" / "model.bin").write_bytes(b"m")
+    assert attachments(tmp_path) == ["driver_log", "logs/rank_0.txt", "logs/rank_1.txt", "outputs/model.bin"]

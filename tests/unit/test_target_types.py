@@ -30,13 +30,14 @@ ids = [kind.name for kind in KINDS]
 
 
 def test_the_registry_knows_every_spelling_and_nothing_else() -> None:
-    assert registry.names() == ["local", "docker", "remotedocker", "remote", "cluster"]
+    assert registry.names() == ["local", "docker", "remotedocker", "remote", "cluster", "slurm"]
     assert dict(TARGET_TYPES) == {"local": "local", "docker": "docker", "localdocker": "docker",
-                                  "remotedocker": "remotedocker", "remote": "remote", "cluster": "cluster"}
+                                  "remotedocker": "remotedocker", "remote": "remote", "cluster": "cluster",
+                                  "slurm": "slurm"}
     assert registry.find("localdocker") is registry.find("docker")
-    assert registry.find("slurm") is None
-    with pytest.raises(ConfigError, match="'slurm' is not valid") as err:
-        parse_compute("x", "type: slurm\n", display="x.compute")
+    assert registry.find("pbs") is None
+    with pytest.raises(ConfigError, match="'pbs' is not valid") as err:
+        parse_compute("x", "type: pbs\n", display="x.compute")
     assert err.value.hint == f"use one of: {', '.join(sorted(registry.names()))}"
 
 
@@ -82,7 +83,7 @@ def test_attach_writes_what_the_descriptor_says(kind: TargetType, project: Proje
 
 def test_attach_of_an_unknown_type_lists_the_registered_ones(project: Project) -> None:
     with pytest.raises(UsageError) as err:
-        attach(project, AttachRequest(kind="slurm", name="t"))
+        attach(project, AttachRequest(kind="pbs", name="t"))
     assert err.value.hint == "use one of: " + ", ".join(registry.names())
 
 

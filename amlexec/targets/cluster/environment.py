@@ -73,11 +73,15 @@ def envs_dir(host: RemoteHost) -> str:
 
 def ensure_cluster_environment(host: RemoteHost, plan: EnvironmentPlan, *, python_location: str,
                                progress: Callable[[str], None], log_dir: Path, build: bool = True,
-                               force: bool = False, missing_hint: str | None = None) -> ClusterEnvironment:
-    """The environment for `plan` on the head node, built only when it is not there yet (or `force`)."""
+                               force: bool = False, missing_hint: str | None = None,
+                               envs_root: str | None = None) -> ClusterEnvironment:
+    """The environment for `plan` on the head node, built only when it is not there yet (or `force`).
+    `envs_root`: the folder of environments (default ~/.amlexec/envs; a slurm target's is on its shared
+    directory, so that every node finds the environment at the same path)."""
     started = time.monotonic()
     env_hash = environment_hash(plan, python_location=python_location)
-    folder = posixpath.join(envs_dir(host), env_hash)
+    root = envs_root or envs_dir(host)
+    folder = posixpath.join(root, env_hash)
     if not force:
         found = _read_meta(host, folder)
         if found is not None:
@@ -104,7 +108,7 @@ def ensure_cluster_environment(host: RemoteHost, plan: EnvironmentPlan, *, pytho
             "that has it")
     progress(f"preparing the environment for {plan.source} on {host.display} "
              f"(Python {info.version}; pip packages from wheels downloaded here)...")
-    build_dir = posixpath.join(envs_dir(host), f".build-{env_hash}-{uuid.uuid4().hex[:8]}")
+    build_dir = posixpath.join(root, f".build-{env_hash}-{uuid.uuid4().hex[:8]}")
     try:
         wheels = _stage_wheels(host, plan, info, build_dir, log_path, progress)
         wanted = {wheel_requirement(name).split("==")[0] for name in wheels}

@@ -23,6 +23,7 @@ from ...environment.spark import (
     spark_submit_argv,
 )
 from ...errors import EnvironmentBuildError
+from ...project import Project
 from ...runs.runlog import ControlLog
 from ...transport import detached, sync
 from ...transport.remotehost import RemoteHost, RemoteLayout
@@ -45,6 +46,20 @@ RUNTIME_ZIP = "amlexec_runtime.zip"
 _APP_SEARCH_BYTES = 8 << 20  # the application id is logged within the driver's first seconds
 
 
+def pip_environment_plan(project: Project, rc: RunConfig, conda_file: str | None, *, target: str) -> EnvironmentPlan:
+    """The run's dependency file as a plan of pip packages for a virtual environment over the host's Python
+    (the cluster and slurm targets); conda packages cannot be installed there."""
+    path = project.resolve_file(conda_file or rc.conda_dependencies_file)
+    display = project.display(path)
+    deps = project.load_conda(rc, conda_file)
+    if deps.other_conda_specs:
+        raise EnvironmentBuildError(
+            f"{display}: conda packages cannot be installed on {target}: {', '.join(deps.other_conda_specs)}",
+            hint="list packages that exist on PyPI under '- pip:' instead; the environment is a virtual "
+            "environment over the cluster's Python")
+    return plan_environment(deps, display=display, root=project.root)
+
+
 class ClusterTarget(SshTarget):
     kind: ClassVar[TargetType] = CLUSTER
 
@@ -58,16 +73,7 @@ class ClusterTarget(SshTarget):
                               source=self.compute.file_name)
 
     def _plan(self, rc: RunConfig, conda_file: str | None) -> EnvironmentPlan:
-        path = self.project.resolve_file(conda_file or rc.conda_dependencies_file)
-        display = self.project.display(path)
-        deps = self.project.load_conda(rc, conda_file)
-        if deps.other_conda_specs:
-            raise EnvironmentBuildError(
-                f"{display}: conda packages cannot be installed on a cluster target: "
-                f"{', '.join(deps.other_conda_specs)}",
-                hint="list packages that exist on PyPI under '- pip:' instead; the head node's environment is "
-                "a virtual environment over the cluster's Python")
-        return plan_environment(deps, display=display, root=self.project.root)
+        return pip_environment_plan(self.project, rc, conda_file, target="a cluster target")
 
     def _python_location(self, home: str) -> str:
         return remote_path(home, self.compute.python_location or DEFAULT_PYTHON)

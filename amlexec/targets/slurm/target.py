@@ -1,0 +1,226 @@
+"""The `slurm` target: a Slurm cluster reached by SSH to its login node.
+
+A submit checks the request against the cluster before the run is recorded (the partition exists, the
+job could ever run: `sbatch --test-only`), prepares the Python environment on the shared directory once
+per content hash (the cluster target's code, `cluster/environment.py`), uploads the project incrementally
+into `<sharedDirectory>/runs/<run id>/`, writes the run's variables into a 0600 env file there, and hands
+the batch script (`script.py`) to `sbatch --parsable`. From then on the job belongs to Slurm: the run's
+handle (`run.py`) follows the job's output file and asks `scontrol` how the job is doing, so Ctrl-C, a
+dropped connection or a dead client leave it running.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import posixpath
+import shlex
+from collections.abc import Callable, Iterator
+from typing import Any, ClassVar
+
+from ...config.runconfig import RunConfig
+from ...environment.plan import EnvironmentPlan
+from ...errors import ConfigError
+from ...runs.runlog import ControlLog
+from ...transport import detached, sync
+from ...transport.remotehost import RemoteHost
+from ...transport.session import Session
+from ..base import CONTROL_LOG, METRICS_FILE, Progress, RunSpec
+from ..cluster.environment import ClusterEnvironment, ensure_cluster_environment
+from ..cluster.target import pip_environment_plan
+from ..options import RunOptions
+from ..runenv import RunLayout, run_environment
+from ..ssh import DEFAULT_PYTHON
+from ..ssh.target import SshTarget, remote_path, upload_run
+from ..types import TargetType
+from . import SLURM
+from .jobinfo import Partition, parse_partitions
+from .run import SlurmRun
+from .script import ENV_FILE, SCRIPT_FILE, dry_run_argv, parse_job_id, render_batch_script, sbatch_argv
+from .settings import SlurmSettings, slurm_settings
+
+_PARTITIONS = "scontrol show partition -o"
+_SEPARATOR = "@@amlexec-test-only@@"
+
+
+class SlurmTarget(SshTarget):
+    kind: ClassVar[TargetType] = SLURM
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._env: ClusterEnvironment | None = None
+
+    @property
+    def slurm(self) -> SlurmSettings:
+        return slurm_settings(self.compute)
+
+    def shared_root(self, home: str) -> str:
+        root = remote_path(home, self.slurm.shared_directory).rstrip("/")
+        if not root.startswith("/") or any(c.isspace() or c == "%" for c in root):
+            raise ConfigError(f"{self.compute.file_name}: sharedDirectory {root!r} is not an absolute path sbatch "
+                              "can write to", hint="use an absolute path without blanks or '%'")
+        return root
+
+    def _plan(self, rc: RunConfig, conda_file: str | None) -> EnvironmentPlan:
+        return pip_environment_plan(self.project, rc, conda_file, target="a slurm target")
+
+    # -- before a run is recorded ---------------------------------------------------------------------
+    def check(self, runconfig: RunConfig, conda_file: str | None, spark_file: str | None,
+              options: RunOptions | None = None) -> None:
+        """The settings and dependency files, then the request against the cluster itself (one round trip
+        over the connection the submit goes on with), so a job that can never run records no run."""
+        super().check(runconfig, conda_file, spark_file, options)
+        if runconfig.is_pyspark:
+            raise ConfigError(f"{runconfig.file_name} uses Framework: PySpark, but '{self.compute.name}' is a "
+                              "slurm target, which runs plain Python", hint="set Framework: Python")
+        settings = self.slurm
+        self._plan(runconfig, conda_file)
+        host = self.session(lambda _line: None).host()
+        check_request(host, settings, source=self.compute.file_name)
+
+    # -- the environment ------------------------------------------------------------------------------
+    def _ensure(self, plan: EnvironmentPlan, progress: Progress, *, run_id: str | None = None, build: bool = True,
+                force: bool = False, missing_hint: str | None = None) -> ClusterEnvironment:
+        session = self.session(progress, run_id=run_id)
+        session.progress = progress
+        progress(f"connecting to {session.settings.display}")
+        host = session.host()
+        home = host.conn.home()
+        return ensure_cluster_environment(
+            host, plan, python_location=remote_path(home, self.compute.python_location or DEFAULT_PYTHON),
+            progress=progress, log_dir=self.project.state_dir / "builds", build=build, force=force,
+            missing_hint=missing_hint, envs_root=posixpath.join(self.shared_root(home), "envs"))
+
+    def prepare(self, runconfig: RunConfig, *, progress: Progress, options: RunOptions,
+                force: bool = False) -> ClusterEnvironment:
+        """`experiment prepare`: the environment on the shared directory, built once per content hash."""
+        plan = self._plan(runconfig, options.conda_file)
+        try:
+            return self._ensure(plan, progress, force=force)
+        finally:
+            self.close()
+
+    def ensure_environment(self, spec: RunSpec, progress: Progress) -> dict[str, Any]:
+        rc = spec.runconfig
+        hint = (f"prepare it with `amlexec experiment prepare -c {rc.name}`, or set PrepareEnvironment: true in "
+                f"{rc.file_name} to prepare it at submit")
+        env = self._ensure(self._plan(rc, spec.conda_file), progress, run_id=spec.run_id,
+                           build=rc.prepare_environment, missing_hint=hint)
+        how = f"built in {env.seconds:.1f}s, log {env.log_path}" if env.built else "already prepared"
+        ControlLog(spec.run_dir / CONTROL_LOG).write(f"environment: {env.folder} ({how}); python {env.python}")
+        self._env = env
+        return {"environment": env.folder, "python": env.python, "python_version": env.python_version,
+                "python_source": "the shared directory's environment over pythonLocation"}
+
+    # -- runs -----------------------------------------------------------------------------------------
+    def command(self, spec: RunSpec, *, home: str) -> list[str]:
+        assert self._env is not None, "ensure_environment runs before submit"
+        return [self._env.python, "-u", *spec.argv]
+
+    def environment(self, spec: RunSpec, *, remote_dir: str, shared: str | None) -> dict[str, str]:
+        return run_environment(spec.env, RunLayout(outputs_dir=posixpath.join(remote_dir, "project", "outputs"),
+                                                   metrics_file=posixpath.join(remote_dir, METRICS_FILE),
+                                                   runtime_dir=None, shared_dir=shared))
+
+    def submit(self, spec: RunSpec, progress: Progress) -> SlurmRun:
+        if self._env is None:
+            self.ensure_environment(spec, progress)
+        session = self.session(progress, run_id=spec.run_id)
+        session.run_id, session.progress = spec.run_id, progress
+        host = session.host()
+        root = self.shared_root(host.conn.home())
+        remote_dir = posixpath.join(root, "runs", spec.run_id)
+        with removed_on_failure(host, remote_dir, root, self.close):
+            job_id = self._start_job(spec, host, remote_dir, progress)
+        self._session = None  # the run's handle owns the connection from here on
+        return SlurmRun(session=session, run_id=spec.run_id, remote_dir=remote_dir, local_run_dir=spec.run_dir,
+                        job_id=job_id, shared_root=root)
+
+    def _start_job(self, spec: RunSpec, host: RemoteHost, remote_dir: str, progress: Progress) -> int:
+        home = host.conn.home()
+        script = render_batch_script(self.slurm, run_dir=remote_dir, argv=self.command(spec, home=home),
+                                     job_name=f"amlexec-{spec.run_id}")
+        entries = (super().upload_entries(spec) + sync.from_bytes({SCRIPT_FILE: script.encode()}))
+        upload_run(host, entries, remote_dir, spec=spec, progress=progress)
+        host.makedirs(posixpath.join(remote_dir, "project", "outputs"))
+        shared = None
+        if self.compute.native_shared_directory:
+            shared = posixpath.join(remote_path(home, self.compute.native_shared_directory), self.project.name)
+            host.makedirs(shared)
+        env = detached.env_file(self.environment(spec, remote_dir=remote_dir, shared=shared),
+                                pythonpath=posixpath.join(remote_dir, "runtime"), source=spec.runconfig.file_name)
+        host.write_private(posixpath.join(remote_dir, ENV_FILE), env)
+        done = host.conn.run(sbatch_argv(posixpath.join(remote_dir, SCRIPT_FILE)), timeout=120)
+        if done.status != 0:
+            raise ConfigError(f"sbatch refused the job: {_sbatch_message(done.text())}",
+                             hint=f"check the job's settings in {self.compute.file_name} (partition, nodeCount, "
+                             "memory, timeLimit, account, qos, sbatchOptions)")
+        job_id = parse_job_id(done.stdout.decode("utf-8", "replace"))
+        progress(f"submitted Slurm job {job_id}")
+        ControlLog(spec.run_dir / CONTROL_LOG).write(f"sbatch: job {job_id} ({remote_dir}/{SCRIPT_FILE})")
+        return job_id
+
+    def restore(self, state: dict[str, Any]) -> SlurmRun:
+        return SlurmRun.restore(state, self.settings(state))
+
+    def run_handle(self, *, session: Session, spec: RunSpec, remote_dir: str, pgid: int) -> SlurmRun:
+        raise AssertionError("SlurmTarget.submit makes its handle itself")  # SshTarget.submit is not used
+
+
+@contextlib.contextmanager
+def removed_on_failure(host: RemoteHost, remote_dir: str, root: str, close: Callable[[], None]) -> Iterator[None]:
+    """A job being submitted: if that fails, nothing runs, so its half-made run folder (and env file) is
+    removed from the shared directory, best effort, and the connection closed. (The SSH helper's own
+    `remove` only removes below ~/.amlexec/runs; a sharedDirectory may be anywhere.)"""
+    try:
+        yield
+    except BaseException:
+        if remote_dir.startswith(posixpath.join(root, "runs") + "/"):
+            with contextlib.suppress(Exception):  # the failure that got us here says more
+                host.conn.run(["rm", "-rf", "--", remote_dir], timeout=60)
+        close()
+        raise
+
+
+def check_request(host: RemoteHost, settings: SlurmSettings, *, source: str) -> None:
+    """The partition exists and can hold the job, and `sbatch --test-only` accepts it; ConfigError naming the
+    `.compute` file otherwise. One SSH command for both questions."""
+    line = f"{_PARTITIONS}; echo {_SEPARATOR}; {shlex.join(dry_run_argv(settings))} 2>&1"
+    done = host.conn.run(["sh", "-c", line], timeout=60)
+    listing, _, verdict = done.stdout.decode("utf-8", "replace").partition(_SEPARATOR)
+    problem = request_problem(settings, parse_partitions(listing), accepted=done.status == 0, verdict=verdict,
+                              source=source, where=host.display)
+    if problem is not None:
+        raise problem
+
+
+def request_problem(settings: SlurmSettings, partitions: list[Partition], *, accepted: bool, verdict: str,
+                    source: str, where: str) -> ConfigError | None:
+    """What is wrong with the job's request, given the cluster's partitions and `sbatch --test-only`'s
+    verdict; None when it can run (now or once nodes are free)."""
+    names = [p.name for p in partitions]
+    if settings.partition:
+        chosen = next((p for p in partitions if p.name == settings.partition), None)
+        if chosen is None:
+            return ConfigError(f"{source}: partition '{settings.partition}' does not exist on {where}",
+                               hint=f"set partition to one of: {', '.join(names) or '(none listed)'}")
+    else:
+        chosen = next((p for p in partitions if p.default), None)
+    if chosen is not None:
+        limit = min(chosen.total_nodes, chosen.max_nodes or chosen.total_nodes)
+        if settings.node_count > limit:
+            return ConfigError(f"{source}: nodeCount {settings.node_count} can never run: partition '{chosen.name}' "
+                               f"has {limit} node{'s' if limit != 1 else ''}",
+                               hint=f"set nodeCount to at most {limit}, or choose a bigger partition "
+                               f"({', '.join(names)})")
+    if not accepted:
+        return ConfigError(f"{source}: Slurm would refuse the job: {_sbatch_message(verdict)}",
+                           hint="check partition, nodeCount, tasksPerNode, cpusPerTask, memory, timeLimit, account, "
+                           "qos and sbatchOptions there; `amlexec computetarget show NAME --status` shows the cluster")
+    return None
+
+
+def _sbatch_message(text: str) -> str:
+    """sbatch's own words, without its repeated prefixes, on one line."""
+    lines = [line.removeprefix("sbatch: error: ").removeprefix("sbatch: ").strip()
+             for line in text.strip().splitlines() if line.strip()]
+    return "; ".join(lines)[-400:] or "(no message)"
