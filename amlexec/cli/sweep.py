@@ -12,7 +12,8 @@ from ..output import OutputFormat
 from .common import OutputOpt, QueryOpt, progress, project_here, show
 
 if TYPE_CHECKING:
-    from ..runs.sweep import SweepRequest
+    from ..project import Project
+    from ..runs.sweep import SweepRequest, SweepResult
     from ..runs.sweepspec import SweepSettings
 
 SWEEP_CONTEXT = {"allow_extra_args": True, "ignore_unknown_options": True}  # the script's own options pass through
@@ -61,7 +62,6 @@ def sweep(
     Exits 0 when every trial completed (or was stopped early), 1 when a trial failed, 130 when canceled.
     """
     from ..runs import sweep as sweeps
-    from ..runs.records import describe, open_store
 
     project = project_here()
     announce = progress if not output.for_people else typer.echo
@@ -77,6 +77,12 @@ def sweep(
         result = sweeps.start(project, _request(run_configuration, words, add_trials, settings, target=target,
                                                 detach=detach, conda_file=conda_file, offline=offline),
                               progress=progress, announce=announce)
+    _show(project, result, output, query, detach=detach)
+
+
+def _show(project: Project, result: SweepResult, output: OutputFormat, query: str | None, *, detach: bool) -> None:
+    from ..runs.records import describe, open_store
+
     if output != OutputFormat.table or query is not None:
         show("experiment sweep", describe(open_store(project), result.parent), output, query)
     elif detach:

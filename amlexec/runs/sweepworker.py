@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-from ..errors import AmlexecError
+from .worker import run_entry
 
 
 def main(argv: list[str]) -> int:
     from .sweep import run_worker
 
-    try:
-        return run_worker(Path(argv[0]))
-    except AmlexecError as exc:
-        print(f"amlexec sweep worker: error: {exc.message}", file=sys.stderr)
-        return int(exc.exit_code)
+    return run_entry("sweep worker", run_worker, argv)
 
 
 if __name__ == "__main__":

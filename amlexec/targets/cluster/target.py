@@ -33,10 +33,11 @@ from ..base import CONTROL_LOG, DRIVER_LOG, Progress, RunSpec
 from ..options import RunOptions
 from ..ssh import DEFAULT_PYTHON
 from ..ssh.run import SshRun
-from ..ssh.target import SshTarget, remote_path
+from ..ssh.target import remote_path
 from ..types import TargetType
 from . import CLUSTER
-from .environment import ClusterEnvironment, ensure_cluster_environment
+from .environment import ClusterEnvironment
+from .envtarget import EnvironmentTarget
 from .sparkapp import find_application, kill_commands, run_properties
 
 DEFAULT_SPARK_SUBMIT = "spark-submit"
@@ -60,20 +61,13 @@ def pip_environment_plan(project: Project, rc: RunConfig, conda_file: str | None
     return plan_environment(deps, display=display, root=project.root)
 
 
-class ClusterTarget(SshTarget):
+class ClusterTarget(EnvironmentTarget):
     kind: ClassVar[TargetType] = CLUSTER
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._env: ClusterEnvironment | None = None
 
     # -- configuration --------------------------------------------------------------------------------
     def master(self) -> SparkMaster:
         return resolve_master(spark_master=self.compute.spark_master, yarn_deploy_mode=self.compute.yarn_deploy_mode,
                               source=self.compute.file_name)
-
-    def _plan(self, rc: RunConfig, conda_file: str | None) -> EnvironmentPlan:
-        return pip_environment_plan(self.project, rc, conda_file, target="a cluster target")
 
     def _python_location(self, home: str) -> str:
         return remote_path(home, self.compute.python_location or DEFAULT_PYTHON)
@@ -86,39 +80,6 @@ class ClusterTarget(SshTarget):
         if runconfig.is_pyspark:
             self.project.load_spark(runconfig, spark_file)
             self.master()
-
-    # -- the environment ------------------------------------------------------------------------------
-    def _ensure(self, plan: EnvironmentPlan, progress: Progress, *, run_id: str | None = None, build: bool = True,
-                force: bool = False, missing_hint: str | None = None) -> ClusterEnvironment:
-        session = self.session(progress, run_id=run_id)
-        progress(f"connecting to {session.settings.display}")
-        host = session.host()
-        return ensure_cluster_environment(host, plan, python_location=self._python_location(host.conn.home()),
-                                          progress=progress, log_dir=self.project.state_dir / "builds",
-                                          build=build, force=force, missing_hint=missing_hint)
-
-    def prepare(self, runconfig: RunConfig, *, progress: Progress, options: RunOptions,
-                force: bool = False) -> ClusterEnvironment:
-        """`experiment prepare`: find or build the environment on the head node. Always offline for the
-        head node (which may not reach PyPI): this machine downloads the wheels, so `offline` is moot; it
-        installs no conda lock, so the lock switches are moot too (refuse_lock_options turns them away)."""
-        plan = self._plan(runconfig, options.conda_file)
-        try:
-            return self._ensure(plan, progress, force=force)
-        finally:
-            self.close()
-
-    def ensure_environment(self, spec: RunSpec, progress: Progress) -> dict[str, Any]:
-        rc = spec.runconfig
-        hint = (f"prepare it with `amlexec experiment prepare -c {rc.name}`, or set PrepareEnvironment: true in "
-                f"{rc.file_name} to prepare it at submit")
-        env = self._ensure(self._plan(rc, spec.conda_file), progress, run_id=spec.run_id,
-                           build=rc.prepare_environment, missing_hint=hint)
-        how = f"built in {env.seconds:.1f}s, log {env.log_path}" if env.built else "already prepared"
-        ControlLog(spec.run_dir / CONTROL_LOG).write(f"environment: {env.folder} ({how}); python {env.python}")
-        self._env = env
-        return {"environment": env.folder, "python": env.python, "python_version": env.python_version,
-                "python_source": "the head node's environment over pythonLocation"}
 
     # -- runs -----------------------------------------------------------------------------------------
     def spark_python(self, env: ClusterEnvironment) -> SparkPython | None:

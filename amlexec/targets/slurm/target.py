@@ -18,19 +18,16 @@ from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 from ...config.runconfig import RunConfig
-from ...environment.plan import EnvironmentPlan
 from ...errors import ConfigError
 from ...runs.runlog import ControlLog
 from ...transport import detached, sync
 from ...transport.remotehost import RemoteHost
 from ...transport.session import Session
 from ..base import CONTROL_LOG, METRICS_FILE, Progress, RunSpec
-from ..cluster.environment import ClusterEnvironment, ensure_cluster_environment
-from ..cluster.target import pip_environment_plan
+from ..cluster.envtarget import EnvironmentTarget
 from ..options import RunOptions
 from ..runenv import RunLayout, run_environment
-from ..ssh import DEFAULT_PYTHON
-from ..ssh.target import SshTarget, remote_path, upload_run
+from ..ssh.target import remote_path, upload_run
 from ..types import TargetType
 from . import SLURM
 from .jobinfo import Partition, parse_partitions
@@ -42,12 +39,11 @@ _PARTITIONS = "scontrol show partition -o"
 _SEPARATOR = "@@amlexec-test-only@@"
 
 
-class SlurmTarget(SshTarget):
+class SlurmTarget(EnvironmentTarget):
     kind: ClassVar[TargetType] = SLURM
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._env: ClusterEnvironment | None = None
+    env_where = "the shared directory's environment"
+    plan_target = "a slurm target"
 
     @property
     def slurm(self) -> SlurmSettings:
@@ -60,8 +56,8 @@ class SlurmTarget(SshTarget):
                               "can write to", hint="use an absolute path without blanks or '%'")
         return root
 
-    def _plan(self, rc: RunConfig, conda_file: str | None) -> EnvironmentPlan:
-        return pip_environment_plan(self.project, rc, conda_file, target="a slurm target")
+    def envs_root(self, home: str) -> str:
+        return posixpath.join(self.shared_root(home), "envs")
 
     # -- before a run is recorded ---------------------------------------------------------------------
     def check(self, runconfig: RunConfig, conda_file: str | None, spark_file: str | None,
@@ -76,40 +72,6 @@ class SlurmTarget(SshTarget):
         self._plan(runconfig, conda_file)
         host = self.session(lambda _line: None).host()
         check_request(host, settings, source=self.compute.file_name)
-
-    # -- the environment ------------------------------------------------------------------------------
-    def _ensure(self, plan: EnvironmentPlan, progress: Progress, *, run_id: str | None = None, build: bool = True,
-                force: bool = False, missing_hint: str | None = None) -> ClusterEnvironment:
-        session = self.session(progress, run_id=run_id)
-        session.progress = progress
-        progress(f"connecting to {session.settings.display}")
-        host = session.host()
-        home = host.conn.home()
-        return ensure_cluster_environment(
-            host, plan, python_location=remote_path(home, self.compute.python_location or DEFAULT_PYTHON),
-            progress=progress, log_dir=self.project.state_dir / "builds", build=build, force=force,
-            missing_hint=missing_hint, envs_root=posixpath.join(self.shared_root(home), "envs"))
-
-    def prepare(self, runconfig: RunConfig, *, progress: Progress, options: RunOptions,
-                force: bool = False) -> ClusterEnvironment:
-        """`experiment prepare`: the environment on the shared directory, built once per content hash."""
-        plan = self._plan(runconfig, options.conda_file)
-        try:
-            return self._ensure(plan, progress, force=force)
-        finally:
-            self.close()
-
-    def ensure_environment(self, spec: RunSpec, progress: Progress) -> dict[str, Any]:
-        rc = spec.runconfig
-        hint = (f"prepare it with `amlexec experiment prepare -c {rc.name}`, or set PrepareEnvironment: true in "
-                f"{rc.file_name} to prepare it at submit")
-        env = self._ensure(self._plan(rc, spec.conda_file), progress, run_id=spec.run_id,
-                           build=rc.prepare_environment, missing_hint=hint)
-        how = f"built in {env.seconds:.1f}s, log {env.log_path}" if env.built else "already prepared"
-        ControlLog(spec.run_dir / CONTROL_LOG).write(f"environment: {env.folder} ({how}); python {env.python}")
-        self._env = env
-        return {"environment": env.folder, "python": env.python, "python_version": env.python_version,
-                "python_source": "the shared directory's environment over pythonLocation"}
 
     # -- runs -----------------------------------------------------------------------------------------
     def command(self, spec: RunSpec, *, home: str) -> list[str]:
