@@ -146,14 +146,8 @@ def build(
     for k, v in raw.items():
         f = by_key.get(k)
         if f is None:
-            near = None if k in own_keys else suggest(k, by_key)
-            if near is not None:
-                line = key_line(text, k) if text is not None else None
-                at = f", line {line}" if line else ""
-                raise ConfigError(
-                    f"{display}{at}: unknown key '{k}' (did you mean '{near}'?)",
-                    hint=f"rename '{k}' to '{near}'",
-                )
+            if k not in own_keys:
+                _refuse_misspelling(k, by_key, display=display, text=text)
             extra[k] = v  # kept untouched so a rewrite does not lose it
             continue
         if v is None:
@@ -179,6 +173,16 @@ def build(
     if "present" in names:
         kwargs["present"] = frozenset(raw)
     return cls(**kwargs)
+
+
+def _refuse_misspelling(k: str, known: Mapping[str, Any], *, display: str, text: str | None) -> None:
+    """An unknown key close to a known one is taken for a misspelling of it (a key far from any is kept)."""
+    near = suggest(k, known)
+    if near is not None:
+        line = key_line(text, k) if text is not None else None
+        at = f", line {line}" if line else ""
+        raise ConfigError(f"{display}{at}: unknown key '{k}' (did you mean '{near}'?)",
+                          hint=f"rename '{k}' to '{near}'")
 
 
 def to_mapping(obj: Any, *, order: tuple[str, ...] | None = None) -> dict[str, Any]:

@@ -20,14 +20,14 @@ from typing import Any, ClassVar
 from ...config.runconfig import RunConfig
 from ...errors import ConfigError
 from ...runs.runlog import ControlLog
-from ...transport import detached, sync
+from ...transport import sync
 from ...transport.remotehost import RemoteHost
 from ...transport.session import Session
 from ..base import CONTROL_LOG, METRICS_FILE, Progress, RunSpec
 from ..cluster.envtarget import EnvironmentTarget
 from ..options import RunOptions
 from ..runenv import RunLayout, run_environment
-from ..ssh.target import remote_path, upload_run
+from ..ssh.target import remote_path
 from ..types import TargetType
 from . import SLURM
 from .jobinfo import Partition, parse_partitions
@@ -101,15 +101,8 @@ class SlurmTarget(EnvironmentTarget):
         home = host.conn.home()
         script = render_batch_script(self.slurm, run_dir=remote_dir, argv=self.command(spec, home=home),
                                      job_name=f"amlexec-{spec.run_id}")
-        entries = (super().upload_entries(spec) + sync.from_bytes({SCRIPT_FILE: script.encode()}))
-        upload_run(host, entries, remote_dir, spec=spec, progress=progress)
-        host.makedirs(posixpath.join(remote_dir, "project", "outputs"))
-        shared = None
-        if self.compute.native_shared_directory:
-            shared = posixpath.join(remote_path(home, self.compute.native_shared_directory), self.project.name)
-            host.makedirs(shared)
-        env = detached.env_file(self.environment(spec, remote_dir=remote_dir, shared=shared),
-                                pythonpath=posixpath.join(remote_dir, "runtime"), source=spec.runconfig.file_name)
+        entries = self.upload_entries(spec) + sync.from_bytes({SCRIPT_FILE: script.encode()})
+        env = self.stage_run_folder(spec, host, remote_dir, entries, progress)
         host.write_private(posixpath.join(remote_dir, ENV_FILE), env)
         done = host.conn.run(sbatch_argv(posixpath.join(remote_dir, SCRIPT_FILE)), timeout=120)
         if done.status != 0:

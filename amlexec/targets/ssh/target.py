@@ -169,17 +169,23 @@ class SshTarget:
         return self.run_class(session=session, run_id=spec.run_id, remote_dir=remote_dir,
                               local_run_dir=spec.run_dir, pgid=pgid)
 
-    def _start(self, spec: RunSpec, host: RemoteHost, remote_dir: str, progress: Progress) -> int:
+    def stage_run_folder(self, spec: RunSpec, host: RemoteHost, remote_dir: str, entries: list[sync.Entry],
+                         progress: Progress) -> bytes:
+        """Upload the run folder (incrementally), make its outputs/ and the shared directory; the bytes of the
+        run's env file (its variables, for the detached launcher or a batch job to read)."""
         home = host.conn.home()
-        argv = self.command(spec, home=home)
-        upload_run(host, self.upload_entries(spec), remote_dir, spec=spec, progress=progress)
+        upload_run(host, entries, remote_dir, spec=spec, progress=progress)
         host.makedirs(posixpath.join(remote_dir, "project", "outputs"))
         shared = None
         if self.compute.native_shared_directory:
             shared = posixpath.join(remote_path(home, self.compute.native_shared_directory), self.project.name)
             host.makedirs(shared)
-        env = detached.env_file(self.environment(spec, remote_dir=remote_dir, shared=shared),
-                                pythonpath=posixpath.join(remote_dir, "runtime"), source=spec.runconfig.file_name)
+        return detached.env_file(self.environment(spec, remote_dir=remote_dir, shared=shared),
+                                 pythonpath=posixpath.join(remote_dir, "runtime"), source=spec.runconfig.file_name)
+
+    def _start(self, spec: RunSpec, host: RemoteHost, remote_dir: str, progress: Progress) -> int:
+        argv = self.command(spec, home=host.conn.home())
+        env = self.stage_run_folder(spec, host, remote_dir, self.upload_entries(spec), progress)
         try:
             return detached.launch(host, remote_dir, cwd=posixpath.join(remote_dir, "project"), argv=argv, env=env)
         except AmlexecError as exc:
