@@ -8,6 +8,7 @@ import json
 import os
 import re
 import subprocess
+import time
 
 import pytest
 from dockerhostfixtures import DockerHost, RemoteProject
@@ -148,3 +149,40 @@ def test_keep_container_leaves_the_ended_container_on_the_host_and_clean_removes
         assert docker_host.image_id(base) is not None, "only what amlexec made for this project goes"
     finally:
         docker_host.docker("rm", "-f", name, check=False)
+
+
+LIVE = """\
+import os, time
+from azureml.logging import get_azureml_logger
+log = get_azureml_logger()
+log.log("loss", 0.75)
+log.log("loss", 0.5)
+print("logged", flush=True)
+for _ in range(600):  # until the test has seen the metrics while the run goes on, then cancels it
+    time.sleep(0.1)
+"""
+
+
+def test_metrics_reach_history_while_the_remote_container_runs(project: RemoteProject) -> None:
+    """Live metrics (issue 13 §5): `history info` of a running remotedocker run shows what it has logged, read
+    out of the running container over SSH, as a sweep's early termination needs."""
+    project.write("live.py", LIVE)
+    run = Cli("experiment", "submit", "-c", "vm", "live.py", cwd=project.root, env=dict(os.environ))
+    try:
+        run.wait_for("logged", timeout=120)
+        run_id = run_id_of(run.text())
+        deadline = time.monotonic() + 20
+        while True:
+            info = json.loads(project.cli("history", "info", "-r", run_id, "-o", "json").stdout)
+            if info.get("loss") == [0.75, 0.5] or time.monotonic() > deadline:
+                break
+            time.sleep(0.3)
+        assert info["status"] == "Running" and info.get("loss") == [0.75, 0.5], info
+    finally:
+        if "RunId:" in run.text():
+            project.cli("experiment", "cancel", "-r", run_id_of(run.text()))
+        else:
+            run.proc.kill()
+        run.proc.wait(timeout=60)
+    final = json.loads(project.cli("history", "info", "-r", run_id, "-o", "json").stdout)
+    assert final["status"] == "Canceled" and final["loss"] == [0.75, 0.5]

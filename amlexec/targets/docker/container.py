@@ -210,3 +210,16 @@ def extract_tree(stream: IO[bytes] | io.RawIOBase, dest: Path, *, strip: str, ma
                     fh.write(chunk)
             os.chmod(target, 0o644)
     return warnings
+
+
+def single_file(stream: IO[bytes] | io.RawIOBase) -> bytes | None:
+    """The content of the archive's first regular file (`get_archive` of one file archives it alone)."""
+    import tarfile
+
+    with tarfile.open(fileobj=stream, mode="r|") as tar:
+        for member in tar:
+            if member.isfile():
+                source = tar.extractfile(member)
+                assert source is not None
+                return source.read()
+    return None

@@ -21,18 +21,21 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ...errors import AmlexecError, UnavailableError
+from ...fsutil import atomic_write
 from ...image.engine import Engine, sdk_errors
 from ...image.sshengine import ssh_client
 from ...transport import logfollow
 from ...transport.remotehost import RemoteHost
 from ...transport.ssh import SshSettings, is_connection_error
-from ..base import DRIVER_LOG, RUNNING, Exited, Poll, Sink, Vanished
+from ..base import DRIVER_LOG, METRICS_FILE, RUNNING, Exited, Poll, Sink, Vanished
 from ..ssh.run import SshRunHandle
+from .container import METRICS_PATH
 from .run import DockerRun
 
 T = TypeVar("T")
 WAIT_POLL_SECONDS = 0.5
 PING_EVERY_SECONDS = 5.0
+LIVE_METRICS_SECONDS = 1.0  # one archive request a second over SSH: cheap next to the log stream
 
 
 class _EngineAnswer(Exception):
@@ -67,7 +70,10 @@ class RemoteDockerRun(SshRunHandle):
         if self._engine is None or self._engine[0] is not host:
             self._close_engine()
             self._engine = (host, Engine.from_client(ssh_client(host.conn), name=host.display))
-        return DockerRun(engine=self._engine[1], container=self.container, container_id=self.container_id,
+        return self._run_on(self._engine[1])
+
+    def _run_on(self, engine: Engine) -> DockerRun:
+        return DockerRun(engine=engine, container=self.container, container_id=self.container_id,
                          run_dir=self.local_run_dir, workdir=self.local_run_dir, keep=self.keep, mounted=False)
 
     def _close_engine(self) -> None:
@@ -124,6 +130,42 @@ class RemoteDockerRun(SshRunHandle):
             # The stream ended while the container still runs (the engine restarted, or rotated its log):
             # read it again, skipping what we have.
             time.sleep(WAIT_POLL_SECONDS)
+
+    def stream(self, sink: Sink) -> None:
+        with self._live_metrics():
+            super().stream(sink)
+
+    @contextlib.contextmanager
+    def _live_metrics(self) -> Iterator[None]:
+        """While the run streams, its metrics file is read out of the running container about once a
+        second and the run folder's copy replaced when it grew, so `history info` of a running run and a
+        sweep's early termination see what it logged, as on every other target. The reads go over the
+        connection the output streams on (its own channel of it); a read that fails is tried again at the
+        next tick, and collect() replaces the copy with the final file."""
+        done = threading.Event()
+
+        def follow() -> None:
+            while not done.wait(LIVE_METRICS_SECONDS):
+                engine = self._engine
+                if engine is None or not engine[0].conn.alive:
+                    continue  # reconnecting: the stream's own retry makes a new client
+                with contextlib.suppress(Exception):  # a tick missed is made up by the next one
+                    self._refresh_metrics(engine[1])
+
+        thread = threading.Thread(target=follow, name="amlexec-live-metrics", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join()
+
+    def _refresh_metrics(self, engine: Engine) -> None:
+        data = self._run_on(engine).read_file(METRICS_PATH)
+        dest = self.local_run_dir / METRICS_FILE
+        have = dest.stat().st_size if dest.exists() else 0
+        if data is not None and len(data) > have:  # the file only grows while the script runs
+            atomic_write(dest, data)
 
     def _send_rest(self, offset: int, emit: Sink, appending: bool) -> None:
         """The ended container's output from byte `offset` (collect time)."""

@@ -21,7 +21,7 @@ from ...image.engine import Engine, engine_down
 from ...transport import logfollow
 from ..base import DRIVER_LOG, METRICS_FILE, RUNNING, VANISHED, Exited, Poll, Sink
 from ..outputs import MAX_OUTPUT_FILE_BYTES, collect_outputs
-from .container import METRICS_PATH, OUTPUTS_DIR, ChunkReader, extract_tree
+from .container import METRICS_PATH, OUTPUTS_DIR, ChunkReader, extract_tree, single_file
 
 STOP_GRACE_SECONDS = 10
 LIVE_METRICS_SECONDS = 0.5
@@ -192,17 +192,27 @@ class DockerRun:
 
     def _copy_out(self, path: str, dest: Path, name: str) -> list[str]:
         """Files of container `path` (a folder or one file, archived as `name`) into `dest`."""
+        if name == METRICS_FILE:
+            data = self.read_file(path)
+            if data is not None:  # collected once per run; a second collect replaces it
+                dest.mkdir(parents=True, exist_ok=True)
+                (dest / name).write_bytes(data)
+            return []
         errors = self.engine.errors
         try:
             chunks, _stat = self._api.get_archive(self.container_id, path)
         except errors.NotFound:
             return []  # the script wrote nothing there
-        reader = ChunkReader(chunks)
-        if name == METRICS_FILE:
-            # A single file archives as the member `metrics.jsonl`; take it as the folder's only entry.
-            _extract_single(reader, dest / name)
-            return []
-        return extract_tree(reader, dest, strip=name, max_file_bytes=MAX_OUTPUT_FILE_BYTES)
+        return extract_tree(ChunkReader(chunks), dest, strip=name, max_file_bytes=MAX_OUTPUT_FILE_BYTES)
+
+    def read_file(self, path: str) -> bytes | None:
+        """One file of the container (running or ended), whole; None when it is not there (yet)."""
+        errors = self.engine.errors
+        try:
+            chunks, _stat = self._api.get_archive(self.container_id, path)
+        except errors.NotFound:
+            return None
+        return single_file(ChunkReader(chunks))
 
     def kill_at_once(self) -> None:
         return None  # `docker stop` already ends in SIGKILL after its grace period
@@ -222,17 +232,3 @@ class DockerRun:
         # Best effort, after the run is recorded: a container left behind is what `experiment clean` is for.
         with contextlib.suppress(self.engine.errors.APIError, AmlexecError):
             self._api.remove_container(self.container_id, force=True)
-
-
-def _extract_single(reader: ChunkReader, target: Path) -> None:
-    import tarfile
-
-    with tarfile.open(fileobj=reader, mode="r|") as tar:
-        for member in tar:
-            if member.isfile():
-                source = tar.extractfile(member)
-                assert source is not None
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with open(target, "wb") as fh:  # collected once per run; a second collect replaces it
-                    fh.write(source.read())
-                return
