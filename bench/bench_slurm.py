@@ -9,11 +9,16 @@ runs `python3 noop.py`) already on the shared volume: what a user would type, an
 work to (the check of the request, upload, env file, following the output, Slurm's record, collecting,
 history). `sbatch --wait` polls the controller with growing gaps, so the floor is not a tight one. Goal:
 amlexec at most 1.2x the bare command. Everything it makes is removed at the end.
+
+Then a sweep of 8 no-op trials, which amlexec sends as one job array (`--array=0-7%8`), against the same
+8 jobs as 8 `ssh login sbatch --wait` calls in a shell loop (what a user scripts without arrays), and, for
+scale, 8 `sbatch --wait` started at once by one ssh command (the floor for 8 concurrent jobs).
 """
 
 from __future__ import annotations
 
 import argparse
+import shlex
 import statistics
 import subprocess
 import sys
@@ -35,6 +40,7 @@ GOAL = 1.2
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--sweep-runs", type=int, default=3)
     args = parser.parse_args()
     precompile()
     with tempfile.TemporaryDirectory(prefix="amlexec-bench-slurm-") as tmp:
@@ -43,12 +49,12 @@ def main() -> int:
         (root / "config").mkdir()
         cluster = start_cluster(ensure_image(), make_config(root / "config", keys.good.with_suffix(".pub")))
         try:
-            return run(root, cluster, keys.good, args.runs)
+            return run(root, cluster, keys.good, args.runs, args.sweep_runs)
         finally:
             remove_cluster(cluster.prefix)
 
 
-def run(root: Path, cluster, key: Path, runs: int) -> int:  # type: ignore[no-untyped-def]
+def run(root: Path, cluster, key: Path, runs: int, sweep_runs: int) -> int:  # type: ignore[no-untyped-def]
     home, project = root / "home", root / "bench"
     home.mkdir()
     (home / "known_hosts").write_text(cluster.known_hosts_line())
@@ -86,7 +92,32 @@ def run(root: Path, cluster, key: Path, runs: int) -> int:  # type: ignore[no-un
     extra = statistics.median(rows["submit"]) - statistics.median(rows["srun"])
     print(f"  amlexec over srun: {extra * 1000:+.0f} ms")
     print(f"\n  amlexec / bare: {ratio:.2f}x (goal: at most {GOAL}x) -> {'met' if ratio <= GOAL else 'NOT met'}")
+    sweep(project, env, bare, sweep_runs)
     return 0
+
+
+def sweep(project: Path, env: dict[str, str], bare: list[str], runs: int) -> None:
+    """8 trials: one amlexec sweep (one job array) against 8 sbatch --wait calls, one after another and at once."""
+    login = bare[:bare.index("sbatch")]
+    loop = ["sh", "-c", f'for i in 1 2 3 4 5 6 7 8; do {shlex.join(bare)} || exit 1; done']
+    together = [*login, "sh", "-c", shlex.quote(
+        f'for i in 1 2 3 4 5 6 7 8; do {shlex.join(bare[len(login):])} & done; wait')]
+    sweep = [*AMLEXEC, "experiment", "sweep", "-c", "hpc", "noop.py", "--param", "i=range:1:8:1",
+             "--max-concurrent", "8"]
+    timed(sweep, cwd=project, env=env)  # warm: the first array also makes the shared arrays/ folder
+    rows: dict[str, list[float]] = {"loop": [], "together": [], "sweep": []}
+    for _ in range(runs):
+        rows["loop"].append(timed(loop, cwd=project, env=env))
+        rows["together"].append(timed(together, cwd=project, env=env))
+        rows["sweep"].append(timed(sweep, cwd=project, env=env))
+    base = statistics.median(rows["loop"])
+    print(f"\n8 no-op trials on the same cluster, {runs} runs each (median, min, max, vs the loop)")
+    print(line("8 x ssh LOGIN sbatch --wait job.sh, in a shell loop", rows["loop"]))
+    print(line("amlexec experiment sweep -c hpc (one job array, 8 at once)", rows["sweep"], base))
+    print(line("ssh LOGIN: 8 x sbatch --wait at once (no amlexec; for scale)", rows["together"], base))
+    per_trial = statistics.median(rows["sweep"]) / 8
+    print(f"  amlexec sweep per trial: {per_trial * 1000:.0f} ms; sweep / loop: "
+          f"{statistics.median(rows['sweep']) / base:.2f}x")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from typing import Any
 from ..notices import warn as notice
 
 FINAL_STATUSES = ("Completed", "Failed", "Canceled")
-ACTIVE_STATUSES = ("Preparing", "Starting", "Running", "Unreachable")
+ACTIVE_STATUSES = ("Preparing", "Starting", "Queued", "Running", "Unreachable")
 PARENT_PROPERTY = "parent_run_id"
 SWEEP_PROPERTY = "sweep"  # a sweep's parent run keeps its settings and progress under this key
 JSON_COLUMNS = ("arguments", "properties", "handle", "supervisor")

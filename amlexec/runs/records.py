@@ -172,7 +172,7 @@ def cancel(project: Project, run_id: str, progress: Progress, *, timeout: float 
     store, record = get_run(project, run_id)
     if record.is_final:
         raise UsageError(f"run {run_id} has already ended ({record.status})",
-                         hint="only Preparing, Starting or Running runs can be canceled")
+                         hint="only Preparing, Starting, Queued or Running runs can be canceled")
     store.update(run_id, cancel_requested=True)
     if record.handle:
         _, handle = restore_handle(project, record)

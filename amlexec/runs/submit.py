@@ -154,7 +154,7 @@ def submit(project: Project, req: SubmitRequest, *, sink: Sink, progress: Progre
             (supervise or _start_worker)(store, spec)
             return SubmitResult(run_id, store.get(run_id), 0)
     except BaseException as exc:
-        raised = _abandon(store, run_id, exc, progress)
+        raised = abandon(store, run_id, exc, progress)
         if raised is exc:
             raise
         raise raised from exc
@@ -218,7 +218,7 @@ def _stage(store: HistoryStore, record: RunRecord, *, project: Project, req: Sub
     return spec
 
 
-def _abandon(store: HistoryStore, run_id: str, exc: BaseException, progress: Progress) -> BaseException:
+def abandon(store: HistoryStore, run_id: str, exc: BaseException, progress: Progress) -> BaseException:
     """A run that failed before it started: settle its record, remove its copy; the exception to raise."""
     raised = as_error(exc)
     canceled = isinstance(exc, KeyboardInterrupt)
@@ -289,7 +289,7 @@ def run_worker(submit_file: Path) -> int:
                        run_dir=store.run_dir(run_id), options=RunOptions.from_json(payload["options"]))
         submit_file.unlink(missing_ok=True)
     except BaseException as exc:
-        raised = _abandon(store, run_id, exc, lambda _line: None)
+        raised = abandon(store, run_id, exc, lambda _line: None)
         if raised is exc:
             raise
         raise raised from exc

@@ -14,7 +14,7 @@ from .. import snapshot as snapshots
 from ..errors import AmlexecError, RunUnreachableError, StorageError
 from ..history.store import HistoryStore, RunRecord, utc_now
 from ..interrupts import Interrupts
-from ..targets.base import CONTROL_LOG, Progress, RunHandle, RunSpec, Sink, Target, python_line
+from ..targets.base import CONTROL_LOG, Exited, Progress, RunHandle, RunSpec, Sink, Target, python_line, queueing
 from ..targets.types import Capability
 from .runlog import ControlLog
 from .settle import finalize, never_raising
@@ -73,9 +73,18 @@ def _start(store: HistoryStore, spec: RunSpec, target: Target, run: _Supervised,
         if facts:
             store.update(spec.run_id, properties=_with(store, spec, facts))
         raise
-    store.update(spec.run_id, status="Running", start_time_utc=utc_now(), handle=run.handle.state(),
-                 **({"properties": _with(store, spec, facts)} if facts else {}))
+    waiting = queueing(target, run.handle)
+    started = {} if waiting is not None else {"start_time_utc": utc_now()}
+    store.update(spec.run_id, status="Running" if waiting is None else "Queued", handle=run.handle.state(),
+                 **started, **({"properties": _with(store, spec, facts)} if facts else {}))
+    if waiting is not None:  # Running, with its start time, once the batch queue has started it
+        waiting.when_started(lambda: _started(store, spec))
     ControlLog(spec.run_dir / CONTROL_LOG).write("started: " + json.dumps(run.handle.state()))
+
+
+def _started(store: HistoryStore, spec: RunSpec) -> None:
+    if store.get(spec.run_id).status == "Queued":
+        store.update(spec.run_id, status="Running", start_time_utc=utc_now())
 
 
 def _with(store: HistoryStore, spec: RunSpec, facts: dict[str, Any]) -> dict[str, Any]:
@@ -107,9 +116,18 @@ def _failed(store: HistoryStore, spec: RunSpec, target: Target, run: _Supervised
         except AmlexecError as problem:
             say(f"warning: {problem.message}")
         return
-    if run.handle is not None and run.code is None:
+    if run.handle is not None and run.code is None and not _ended(run.handle):
         say(f"stopping the run: {run.error}")
         _stop(run, signals, say)
+
+
+def _ended(handle: RunHandle) -> bool:
+    """Whether the run has already ended on its own (a batch job Slurm killed at its time limit): then
+    there is nothing to stop. Unknown counts as still going, so it is stopped."""
+    try:
+        return isinstance(handle.poll(), Exited)
+    except Exception:
+        return False
 
 
 def _stop(run: _Supervised, signals: Interrupts, say: Progress) -> None:

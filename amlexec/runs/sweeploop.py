@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from ..errors import AmlexecError
@@ -22,11 +23,21 @@ from ..fsutil import atomic_write
 from ..history.store import HistoryStore, RunRecord
 from ..interrupts import Interrupts
 from ..project import Project
-from ..targets.base import CONTROL_LOG, METRICS_FILE, Progress, RunSpec, target_for
-from . import earlystop, sweepstate
+from ..targets.base import (
+    CONTROL_LOG,
+    METRICS_FILE,
+    ArrayTarget,
+    Progress,
+    RunSpec,
+    Target,
+    as_array_target,
+    target_for,
+)
+from . import earlystop, sweeparray, sweepstate
 from .records import restore_handle
 from .runlog import ControlLog, read_metrics
-from .submit import Planned, SubmitRequest, execute, open_store, submit
+from .submit import Planned, SubmitRequest, abandon, execute, open_store, submit
+from .supervise import as_error, reason
 from .sweepspec import SweepSettings
 
 POLL_SECONDS = 0.05
@@ -97,8 +108,13 @@ class Loop:
                 raise KeyboardInterrupt
             waiting = [t for t in self.trials if t.run_id is None and t.status == "NotStarted"]
             running = [t for t in self.trials if t.active]
-            for trial in waiting[:max(limit - len(running), 0)]:
-                self._start(trial)
+            batches = as_array_target(self.launch.planned.target)
+            if batches is not None:  # the target's queue keeps to the limit; a batch at a time
+                if waiting and not running:
+                    self._start_batch(batches, waiting[:batches.array_limit])
+            else:
+                for trial in waiting[:max(limit - len(running), 0)]:
+                    self._start(trial)
             self._poll()
             self._early_stop()
             self._publish()
@@ -109,30 +125,57 @@ class Loop:
             self._ended.clear()
 
     def _start(self, trial: Trial) -> None:
+        self._record(trial, lambda spec: self._thread(trial, spec, None))
+
+    def _record(self, trial: Trial, then: Callable[[RunSpec], None]) -> None:
+        """Record and stage the trial's run, then hand its spec to `then` (which starts its supervisor)."""
         def quiet(_line: str) -> None:
             pass
 
-        def supervise(_store: HistoryStore, spec: RunSpec) -> None:
-            trial.thread = threading.Thread(target=self._supervise, args=(spec,), daemon=True,
-                                            name=f"amlexec-trial-{trial.index + 1}")
-            trial.thread.start()
-
         try:
             result = submit(self.project, self.launch.request(trial), sink=lambda _s, _b: None, progress=quiet,
-                            announce=quiet, planned=self.launch.planned, supervise=supervise)
+                            announce=quiet, planned=self.launch.planned, supervise=lambda _store, spec: then(spec))
         except AmlexecError as exc:  # this trial could not start (its record, if any, is settled Failed)
             trial.status, trial.error = "Failed", exc.message
             self.say(f"warning: trial {trial.index + 1} could not start: {exc.message}")
             return
         trial.run_id, trial.status = result.run_id, "Starting"
 
-    def _supervise(self, spec: RunSpec) -> None:
+    def _start_batch(self, target: ArrayTarget, batch: list[Trial]) -> None:
+        """Record and stage every trial of the batch, then submit them to the target's queue as one (a Slurm
+        job array); a batch that cannot be submitted settles each of its trials Failed with the reason."""
+        staged: list[tuple[Trial, RunSpec]] = []
+        for trial in batch:
+            self._record(trial, partial(_keep, staged, trial))
+        if not staged:
+            return
+        try:
+            tasks = sweeparray.submit_batch(target, [spec for _, spec in staged],
+                                            max_concurrent=self.settings.max_concurrent, progress=self.say)
+        except (Exception, KeyboardInterrupt) as exc:
+            for trial, spec in staged:
+                raised = abandon(self.store, spec.run_id, exc, self.say)
+                trial.status, trial.error = "Failed", reason(raised)
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            self.say(f"warning: {len(staged)} trials could not start: {reason(as_error(exc))}")
+            return
+        for (trial, spec), task in zip(staged, tasks, strict=True):
+            self._thread(trial, spec, task.as_target())
+
+    def _thread(self, trial: Trial, spec: RunSpec, target: Target | None) -> None:
+        trial.thread = threading.Thread(target=self._supervise, args=(spec, target), daemon=True,
+                                        name=f"amlexec-trial-{trial.index + 1}")
+        trial.thread.start()
+
+    def _supervise(self, spec: RunSpec, target: Target | None) -> None:
         """A trial's thread: the run supervised to its end as any submit's, with its own store (SQLite
-        connections stay in their thread) and its own target object (engine and SSH clients too)."""
+        connections stay in their thread) and its own target object (engine and SSH clients too), or, in a
+        batch, the task's target (its handle made by the batch's submit, with its own connection)."""
         store = open_store(self.project)
         log = ControlLog(spec.run_dir / CONTROL_LOG)
         try:
-            execute(store, spec, target_for(spec.compute, self.project), sink=lambda _s, _b: None,
+            execute(store, spec, target or target_for(spec.compute, self.project), sink=lambda _s, _b: None,
                     progress=log.write)
         except BaseException:  # settled by execute: its reason is in the trial's record
             pass
@@ -246,6 +289,10 @@ class Loop:
             self.store.add_metrics(self.parent_id, entries)
         return self.store.finish(self.parent_id, status=status, exit_code=130 if self.canceled else 0,
                                  error=error)
+
+
+def _keep(staged: list[tuple[Trial, RunSpec]], trial: Trial, spec: RunSpec) -> None:
+    staged.append((trial, spec))
 
 
 def _write_best(store: HistoryStore, run_id: str, name: str, value: float) -> None:

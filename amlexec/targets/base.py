@@ -9,7 +9,7 @@ What only some target types can do is a declared capability (`types.Capability`)
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,6 +124,14 @@ class ReattachableHandle(RunHandle, Protocol):
         it, and return the log's new length. `history logs --follow` uses it when the supervisor is gone."""
 
 
+class QueueingHandle(RunHandle, Protocol):
+    """The handles of a type with `Capability.QUEUES_RUNS`: after submit, the run may wait in a batch queue."""
+
+    def when_started(self, started: Callable[[], None]) -> None:
+        """Have `started` called once, from `stream` or `wait`, when the job leaves the queue (or is seen
+        ended without having been seen running); until then the run is recorded Queued."""
+
+
 class Prepared(Protocol):
     """What `prepare` made or found (an environment image, a head node's environment)."""
 
@@ -172,6 +180,18 @@ class EngineTarget(Target, Protocol):
         """The target's Docker engine for work outside a run (`experiment clean -t`)."""
 
 
+class ArrayTarget(Target, Protocol):
+    """A target of a type with `Capability.SWEEPS_AS_ARRAYS`: a sweep's trials go to its queue as one batch
+    (a Slurm job array), which runs at most `max_concurrent` of them at once."""
+
+    array_limit: ClassVar[int]  # the most trials one batch holds; a bigger sweep is sent as batches in turn
+
+    def submit_array(self, specs: Sequence[RunSpec], *, max_concurrent: int,
+                     progress: Progress) -> Sequence[RunHandle]:
+        """Start every spec's run (after `ensure_environment`); their handles, in the order of `specs`.
+        Nothing is left running or staged when it raises."""
+
+
 def preparing(target: Target) -> PreparingTarget | None:
     """The target as one that prepares environments, when its type declares it."""
     return cast(PreparingTarget, target) if target.kind.has(Capability.PREPARES_ENVIRONMENT) else None
@@ -185,6 +205,16 @@ def with_engine(target: Target) -> EngineTarget | None:
 def reattachable(target: Target, handle: RunHandle) -> ReattachableHandle | None:
     """The handle as one that continues a run's output from an offset, when its type declares it."""
     return cast(ReattachableHandle, handle) if target.kind.has(Capability.CAN_REATTACH) else None
+
+
+def queueing(target: Target, handle: RunHandle) -> QueueingHandle | None:
+    """The handle as one whose run may wait in a queue first, when its type declares it."""
+    return cast(QueueingHandle, handle) if target.kind.has(Capability.QUEUES_RUNS) else None
+
+
+def as_array_target(target: Target) -> ArrayTarget | None:
+    """The target as one that takes a sweep's trials as one batch, when its type declares it."""
+    return cast(ArrayTarget, target) if target.kind.has(Capability.SWEEPS_AS_ARRAYS) else None
 
 
 def refuse_lock_options(target: Target, compute: ComputeTarget, options: RunOptions) -> None:

@@ -23,6 +23,8 @@ class Capability(enum.Enum):
     HAS_DOCKER_ENGINE = "has_docker_engine"  # `engine_for(what)` gives its Docker engine (`experiment clean`)
     DETACHES_ON_INTERRUPT = "detaches_on_interrupt"  # Ctrl-C while streaming leaves the run going on
     CAN_REATTACH = "can_reattach"  # its handles continue a run's output from an offset (`logs --follow`)
+    QUEUES_RUNS = "queues_runs"  # a submitted run may wait in a batch queue first: recorded Queued till it runs
+    SWEEPS_AS_ARRAYS = "sweeps_as_arrays"  # `submit_array` starts a sweep's trials as one batch of the queue
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..history.store import RunRecord
+from ..history.store import ACTIVE_STATUSES, RunRecord
 from .params import parameters
 
 
@@ -70,7 +70,7 @@ def sweep_view(summaries: list[dict[str, Any]], parent: RunRecord, parent_info: 
             "settings": settings if settings is not parent_info.get("properties") else {},
             "objective": {"metric": metric, "goal": goal}, "parameters": names,
             "best_run_id": ranked[0]["run_id"] if ranked else None, "trials": ranked + rest,
-            "active": not parent.is_final or any(r["status"] in ("Preparing", "Starting", "Running") for r in rows)}
+            "active": not parent.is_final or any(r["status"] in ACTIVE_STATUSES for r in rows)}
 
 
 def _finite(value: Any) -> bool:

@@ -181,15 +181,3 @@ def test_a_shared_directory_the_nodes_cannot_see_fails_the_run_with_that_reason(
     assert record["status"] == "Failed" and "is not shared with the compute nodes" in record["error"]
     assert slurm_cluster.sh("ls /tmp/amlexec-local/runs").split() == [], "nothing of the run is left there"
 
-
-def test_a_sweep_runs_each_trial_as_a_slurm_job_two_at_once(project: Path, slurm_cluster: SlurmCluster) -> None:
-    """Trials as separate jobs (one job array per sweep is the lead's next step; the script renderer has --array)."""
-    done = amlexec("experiment", "sweep", "-c", TARGET, "trial.py", "{x}", "--param", "x=1,2,3,4", "--max-concurrent",
-                   "2", "--metric", "square", "--goal", "maximize", "-o", "json", cwd=project, timeout=180)
-    assert done.returncode == 0, done.stderr
-    trials = info(project, json.loads(done.stdout)["run_id"])["trials"]
-    assert len(trials) == 4 and {t["status"] for t in trials} == {"Completed"}, trials
-    assert trials[0]["objective"] == 16, "the best trial first"
-    job_ids = {info(project, t["run_id"])["properties"]["slurm_job_id"] for t in trials}
-    assert len(job_ids) == 4, "one Slurm job per trial"
-    assert jobs_of_alice(slurm_cluster) == []

@@ -13,6 +13,7 @@ from amlexec.targets.slurm.jobinfo import (
     parse_nodes,
     parse_partitions,
     parse_record,
+    task_in,
 )
 from amlexec.targets.slurm.status import summarize
 
@@ -158,3 +159,33 @@ def test_the_ranks_logs_are_kept_and_their_metrics_tagged_by_rank(tmp_path) -> N
     assert json.loads(lines[1]) == {"name": "loss@rank1", "value": 0.7, "time": 1.0}
     assert lines[2] == "not json", "left for the metrics reader to skip and report"
     assert json.loads(lines[3]) == {"name": "acc@rank2", "value": [1, 2]}
+
+
+ARRAY_PENDING = ("JobId=40 ArrayJobId=40 ArrayTaskId=2-7%2 ArrayTaskThrottle=2 JobName=amlexec-sweep "
+                 "UserId=alice(1500) "
+                 "JobState=PENDING Reason=JobArrayTaskLimit ExitCode=0:0 TimeLimit=UNLIMITED Partition=debug "
+                 "NodeList=(null)\n")
+ARRAY_TASK = ("JobId=42 ArrayJobId=40 ArrayTaskId=1 ArrayTaskThrottle=2 JobName=amlexec-sweep JobState=RUNNING "
+              "Reason=None ExitCode=0:0 TimeLimit=UNLIMITED Partition=debug NodeList=node2\n")
+
+
+def test_an_array_task_is_its_own_record_once_started_and_the_pending_record_before() -> None:
+    running = parse_job(ARRAY_TASK, "40_1")
+    assert running is not None and (running.job_id, running.state, running.nodes) == ("40_1", "RUNNING", "node2")
+    waiting = parse_job(ARRAY_PENDING, "40_5")
+    assert waiting is not None and waiting.queued
+    assert waiting.waiting() == "job 40_5 is PENDING (JobArrayTaskLimit)"
+    assert parse_job(ARRAY_PENDING + ARRAY_TASK, "40_0") is None  # neither record holds task 0
+    assert parse_job(ARRAY_TASK, "42") is not None  # the task's own job id still names it
+
+
+@pytest.mark.parametrize(("spec", "inside", "outside"), [
+    ("4", [4], [3, 5]),
+    ("4-7", [4, 5, 7], [3, 8]),
+    ("2-7%2", [2, 7], [1, 8]),
+    ("1,3,5-9:2", [1, 3, 5, 7, 9], [2, 4, 6, 8, 10]),
+    ("", [], [0]),
+    ("N/A", [], [0]),
+])
+def test_array_task_ids_as_scontrol_writes_them(spec: str, inside: list[int], outside: list[int]) -> None:
+    assert all(task_in(t, spec) for t in inside) and not any(task_in(t, spec) for t in outside)

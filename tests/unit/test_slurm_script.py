@@ -13,6 +13,7 @@ from amlexec.errors import ConfigError, UsageError
 from amlexec.targets.slurm.script import (
     dry_run_argv,
     parse_job_id,
+    render_array_script,
     render_batch_script,
     sbatch_argv,
     sbatch_lines,
@@ -58,9 +59,7 @@ def test_gpus_per_node_is_a_gres_request_and_zero_asks_for_none() -> None:
 
 
 def test_an_array_spec_is_one_sbatch_line_and_a_bad_one_is_refused() -> None:
-    script = render_batch_script(SlurmSettings(), run_dir=RUN, argv=["python3", "t.py"], job_name="j",
-                                 array="0-7%2", output=f"{RUN}/output_%a.log")
-    assert "--array=0-7%2" in _sbatch(script) and f"--output={RUN}/output_%a.log" in _sbatch(script)
+    assert "--array=0-7%2" in sbatch_lines(SlurmSettings(), job_name="j", output="o", workdir="w", array="0-7%2")
     for good in ("0-3", "1,3,5", "0-15:4%3"):
         sbatch_lines(SlurmSettings(), job_name="j", output="o", workdir="w", array=good)
     with pytest.raises(UsageError, match="not a job array spec"):
@@ -172,3 +171,36 @@ def test_a_types_own_keys_load_even_when_they_look_like_a_shared_field() -> None
     assert compute.extra == {"sharedDirectory": "/s"}
     with pytest.raises(ConfigError, match="did you mean 'nativeSharedDirectory'"):
         parse_compute("box", "type: remote\nsharedDirectory: /s\n", display="box.compute")
+
+
+def test_a_job_array_asks_for_its_tasks_with_the_limit_and_each_output_in_its_run_folder() -> None:
+    tasks = "/shared/.amlexec/arrays/proj_1"
+    script = render_array_script(SlurmSettings(partition="debug"), tasks_dir=tasks, count=8, max_concurrent=2,
+                                 job_name="amlexec-sweep-proj_1")
+    assert _sbatch(script) == ["--job-name=amlexec-sweep-proj_1", f"--output={tasks}/%a/output.log",
+                               "--open-mode=append", f"--chdir={tasks}", "--nodes=1", "--partition=debug",
+                               "--array=0-7%2"]
+    with pytest.raises(UsageError):
+        render_array_script(SlurmSettings(), tasks_dir=tasks, count=0, max_concurrent=1, job_name="j")
+
+
+def test_an_array_task_runs_its_own_run_folders_script_and_says_when_it_cannot_see_it(tmp_path: Path) -> None:
+    """The dispatcher, run by bash as Slurm would run task 1: it execs task 1's job.sh (a real one, which
+    passes the exit code through); a task whose link is missing is the not-shared exit (97)."""
+    tasks, run = tmp_path / "arrays" / "a", tmp_path / "runs" / "r1"
+    (run / "project").mkdir(parents=True)
+    (run / "env").write_text("export WHO=task1\n")
+    (run / "job.sh").write_text(render_batch_script(SlurmSettings(), run_dir=str(run),
+                                                    argv=["sh", "-c", 'echo "$WHO"; exit 4'], job_name="j"))
+    tasks.mkdir(parents=True)
+    (tasks / "1").symlink_to(run)
+    array = tmp_path / "array.sh"
+    array.write_text(render_array_script(SlurmSettings(), tasks_dir=str(tasks), count=2, max_concurrent=1,
+                                         job_name="j"))
+    done = subprocess.run(["bash", str(array)], capture_output=True, text=True,
+                          env={"PATH": "/usr/bin:/bin", "SLURM_ARRAY_TASK_ID": "1"})
+    assert (done.returncode, done.stdout) == (4, "task1\n")
+    assert (run / "exit_code").read_text() == "4\n"
+    missing = subprocess.run(["bash", str(array)], capture_output=True, text=True,
+                             env={"PATH": "/usr/bin:/bin", "SLURM_ARRAY_TASK_ID": "0"})
+    assert missing.returncode == 97 and "sharedDirectory is not shared" in missing.stderr

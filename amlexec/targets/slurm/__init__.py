@@ -48,5 +48,5 @@ SLURM = TargetType(
     host_check="amlexec.targets.slurm.hostcheck:check_slurm",
     status="amlexec.targets.slurm.status:cluster_status",
     capabilities=frozenset({Capability.PREPARES_ENVIRONMENT, Capability.DETACHES_ON_INTERRUPT,
-                            Capability.CAN_REATTACH}),
+                            Capability.CAN_REATTACH, Capability.QUEUES_RUNS, Capability.SWEEPS_AS_ARRAYS}),
 )

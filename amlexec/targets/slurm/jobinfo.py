@@ -47,7 +47,7 @@ def parse_records(text: str) -> list[dict[str, str]]:
 class JobInfo:
     """What scontrol says about one job."""
 
-    job_id: int
+    job_id: str  # `123`, or `123_4` for task 4 of job array 123
     state: str  # JobState, e.g. PENDING, RUNNING, COMPLETED, TIMEOUT
     reason: str  # Reason, e.g. Resources, Priority, None
     exit_status: int  # the script's exit status (ExitCode's first half)
@@ -87,17 +87,36 @@ class JobInfo:
         return f"job {self.job_id} is {self.state}{why}"
 
 
-def parse_job(text: str, job_id: int) -> JobInfo | None:
-    """The job's record in `scontrol show job -o ID`'s answer; None when scontrol no longer knows it."""
+def parse_job(text: str, job_id: str | int) -> JobInfo | None:
+    """The job's record in `scontrol show job -o ID`'s answer; None when scontrol no longer knows it.
+    An array task (`123_4`) is the record whose ArrayJobId is 123 and whose ArrayTaskId holds 4: its own
+    once it started, the array's pending record (`ArrayTaskId=4-7%2`) before."""
+    wanted = str(job_id)
+    array, _, task = wanted.partition("_")
     for fields in parse_records(text):
-        if fields.get("JobId") == str(job_id):
-            return job_from(fields)
+        if not task and fields.get("JobId") == wanted:
+            return job_from(fields, wanted)
+        if task and fields.get("ArrayJobId") == array and task_in(int(task), fields.get("ArrayTaskId", "")):
+            return job_from(fields, wanted)
     return None
 
 
-def job_from(fields: dict[str, str]) -> JobInfo:
+def task_in(task: int, spec: str) -> bool:
+    """Whether array task `task` is in scontrol's ArrayTaskId: `4`, `4-7`, `1,3,5-7:2`, with an optional `%N`."""
+    for part in spec.split("%")[0].split(","):
+        span, _, step = part.partition(":")
+        low, _, high = span.partition("-")
+        if not low.isdigit() or (high and not high.isdigit()) or (step and not step.isdigit()):
+            continue
+        first, last, every = int(low), int(high or low), int(step or 1)
+        if first <= task <= last and (task - first) % max(every, 1) == 0:
+            return True
+    return False
+
+
+def job_from(fields: dict[str, str], job_id: str | None = None) -> JobInfo:
     status, _, signal = fields.get("ExitCode", "0:0").partition(":")
-    return JobInfo(job_id=int(fields["JobId"]), state=fields.get("JobState", "UNKNOWN").split()[0],
+    return JobInfo(job_id=job_id or fields["JobId"], state=fields.get("JobState", "UNKNOWN").split()[0],
                    reason=fields.get("Reason", ""), exit_status=_int(status), signal=_int(signal),
                    partition=fields.get("Partition", ""), nodes=_null(fields.get("NodeList", "")),
                    time_limit=fields.get("TimeLimit", ""))

@@ -13,6 +13,7 @@ import json
 import posixpath
 import re
 import time
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -37,21 +38,29 @@ class JobEndedBySlurm(AmlexecError):
 
 
 class SlurmRun(SshRun):
-    """One batch job; `remote_dir` is its run folder on the shared directory."""
+    """One batch job, or one task of a job array (`job_id` 123_4, `task_link` its name in the array's tasks
+    folder); `remote_dir` is its run folder on the shared directory."""
 
-    def __init__(self, *, job_id: int, shared_root: str, **shared: Any) -> None:
+    def __init__(self, *, job_id: int | str, shared_root: str, task_link: str | None = None, **shared: Any) -> None:
         super().__init__(pgid=None, **shared)
-        self.job_id = job_id
+        self.job_id = str(job_id)
         self.shared_root = shared_root
+        self.task_link = task_link
         self._info: JobInfo | None = None
         self._said: str | None = None
+        self._started: Callable[[], None] | None = None
 
     @classmethod
     def restore(cls, state: dict[str, Any], settings: SshSettings) -> SlurmRun:
-        return cls(job_id=int(state["job_id"]), shared_root=state["shared_root"], **cls.restored(state, settings))
+        return cls(job_id=state["job_id"], shared_root=state["shared_root"], task_link=state.get("task_link"),
+                   **cls.restored(state, settings))
 
     def state(self) -> dict[str, Any]:
-        return {**super().state(), "job_id": self.job_id, "shared_root": self.shared_root}
+        link = {"task_link": self.task_link} if self.task_link else {}
+        return {**super().state(), "job_id": _id_value(self.job_id), "shared_root": self.shared_root, **link}
+
+    def when_started(self, started: Callable[[], None]) -> None:
+        self._started = started
 
     # -- Slurm's record -------------------------------------------------------------------------------
     def _ask(self, host: RemoteHost) -> JobInfo | None:
@@ -72,9 +81,13 @@ class SlurmRun(SshRun):
         return info
 
     def _tell(self, info: JobInfo | None) -> None:
-        """A line for the user each time a waiting job's state or reason changes (Resources, Priority...)."""
+        """A line for the user each time a waiting job's state or reason changes (Resources, Priority...);
+        the supervisor told (Queued -> Running) when the job is first seen out of the queue."""
         if info is None:
             return
+        if not info.queued and self._started is not None:
+            started, self._started = self._started, None
+            started()
         line = info.waiting() if info.queued else (f"job {info.job_id} is running on {info.nodes}"
                                                    if info.state == "RUNNING" else None)
         if line is None or line == self._said:
@@ -209,21 +222,42 @@ class SlurmRun(SshRun):
         if info is None:
             with contextlib.suppress(AmlexecError):
                 info = self._do(self._ask, what="asking Slurm about the job", patient=False)
-        props: dict[str, Any] = {"slurm_job_id": self.job_id}
+        props: dict[str, Any] = {"slurm_job_id": _id_value(self.job_id)}
         if info is not None:
             props.update(slurm_partition=info.partition, slurm_nodelist=info.nodes, slurm_state=info.state)
         return props
 
     def cleanup(self) -> None:
-        """Remove the run's folder (env file included) from the shared directory; best effort."""
-        runs = posixpath.join(self.shared_root, "runs") + "/"
+        """Remove the run's folder (env file included) from the shared directory, and an array task's link
+        to it (with the array's tasks folder once it is empty); best effort."""
+        run = self.remote_dir if _below(self.remote_dir, self.shared_root, "runs") else ""
+        link = self.task_link if self.task_link and _below(self.task_link, self.shared_root, "arrays") else ""
+        argv = ["sh", "-c", _CLEANUP, "amlexec-cleanup", run, link] if run or link else []
         try:
-            if self.remote_dir.startswith(runs) and "/.." not in self.remote_dir:
-                self._best_effort(lambda: self._do(
-                    lambda h: h.conn.run(["rm", "-rf", "--", self.remote_dir], timeout=120),
-                    what="removing the run's folder", patient=False))
+            if argv:
+                self._best_effort(lambda: self._do(lambda h: h.conn.run(argv, timeout=120),
+                                                   what="removing the run's folder", patient=False))
         finally:
             self.session.close()
+
+
+# The run's folder, then the array task's link; the last task to go removes the array's tasks folder (its
+# batch script was copied by sbatch at submit, so nothing needs it any more).
+_CLEANUP = """[ -n "$1" ] && rm -rf -- "$1"
+if [ -n "$2" ]; then
+    rm -f -- "$2"
+    [ -z "$(ls -A -- "${2%/*}" | grep -vx array.sh)" ] && rm -rf -- "${2%/*}"
+fi
+true"""
+
+
+def _below(path: str, root: str, folder: str) -> bool:
+    return path.startswith(posixpath.join(root, folder) + "/") and "/.." not in path
+
+
+def _id_value(job_id: str) -> int | str:
+    """A job id as run history keeps it: a number for a job, `123_4` text for an array task."""
+    return int(job_id) if job_id.isdigit() else job_id
 
 
 _RANK_LOG = re.compile(r"rank_(\d+)\.txt\Z")

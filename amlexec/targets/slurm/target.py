@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import posixpath
 import shlex
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ClassVar
 
 from ...config.runconfig import RunConfig
@@ -30,6 +30,7 @@ from ..runenv import RunLayout, run_environment
 from ..ssh.target import remote_path
 from ..types import TargetType
 from . import SLURM
+from .array import MAX_ARRAY_TASKS, submit_array
 from .jobinfo import Partition, parse_partitions
 from .run import SlurmRun
 from .script import ENV_FILE, SCRIPT_FILE, dry_run_argv, parse_job_id, render_batch_script, sbatch_argv
@@ -43,6 +44,7 @@ class SlurmTarget(EnvironmentTarget):
     kind: ClassVar[TargetType] = SLURM
 
     env_where = "the shared directory's environment"
+    array_limit: ClassVar[int] = MAX_ARRAY_TASKS
     plan_target = "a slurm target"
 
     @property
@@ -98,21 +100,34 @@ class SlurmTarget(EnvironmentTarget):
                         job_id=job_id, shared_root=root)
 
     def _start_job(self, spec: RunSpec, host: RemoteHost, remote_dir: str, progress: Progress) -> int:
+        self.stage_job(spec, host, remote_dir, progress)
+        job_id = self.sbatch(host, posixpath.join(remote_dir, SCRIPT_FILE))
+        progress(f"submitted Slurm job {job_id}")
+        ControlLog(spec.run_dir / CONTROL_LOG).write(f"sbatch: job {job_id} ({remote_dir}/{SCRIPT_FILE})")
+        return job_id
+
+    def stage_job(self, spec: RunSpec, host: RemoteHost, remote_dir: str, progress: Progress) -> None:
+        """The run's folder on the shared directory: the project, its batch script and its 0600 env file."""
         home = host.conn.home()
         script = render_batch_script(self.slurm, run_dir=remote_dir, argv=self.command(spec, home=home),
                                      job_name=f"amlexec-{spec.run_id}")
         entries = self.upload_entries(spec) + sync.from_bytes({SCRIPT_FILE: script.encode()})
         env = self.stage_run_folder(spec, host, remote_dir, entries, progress)
         host.write_private(posixpath.join(remote_dir, ENV_FILE), env)
-        done = host.conn.run(sbatch_argv(posixpath.join(remote_dir, SCRIPT_FILE)), timeout=120)
+
+    def sbatch(self, host: RemoteHost, script_path: str) -> int:
+        """Submit a batch script; its job id, or ConfigError with sbatch's own words."""
+        done = host.conn.run(sbatch_argv(script_path), timeout=120)
         if done.status != 0:
             raise ConfigError(f"sbatch refused the job: {_sbatch_message(done.text())}",
                              hint=f"check the job's settings in {self.compute.file_name} (partition, nodeCount, "
                              "memory, timeLimit, account, qos, sbatchOptions)")
-        job_id = parse_job_id(done.stdout.decode("utf-8", "replace"))
-        progress(f"submitted Slurm job {job_id}")
-        ControlLog(spec.run_dir / CONTROL_LOG).write(f"sbatch: job {job_id} ({remote_dir}/{SCRIPT_FILE})")
-        return job_id
+        return parse_job_id(done.stdout.decode("utf-8", "replace"))
+
+    def submit_array(self, specs: Sequence[RunSpec], *, max_concurrent: int, progress: Progress) -> list[SlurmRun]:
+        """A sweep's trials as one job array, at most `max_concurrent` tasks at once (Slurm enforces it):
+        each task's handle, in the order of `specs`. See array.py."""
+        return submit_array(self, specs, max_concurrent=max_concurrent, progress=progress)
 
     def restore(self, state: dict[str, Any]) -> SlurmRun:
         return SlurmRun.restore(state, self.settings(state))
@@ -122,16 +137,19 @@ class SlurmTarget(EnvironmentTarget):
 
 
 @contextlib.contextmanager
-def removed_on_failure(host: RemoteHost, remote_dir: str, root: str, close: Callable[[], None]) -> Iterator[None]:
-    """A job being submitted: if that fails, nothing runs, so its half-made run folder (and env file) is
+def removed_on_failure(host: RemoteHost, remote_dir: str | Sequence[str], root: str,
+                       close: Callable[[], None]) -> Iterator[None]:
+    """A job being submitted: if that fails, nothing runs, so its half-made run folders (and env files) are
     removed from the shared directory, best effort, and the connection closed. (The SSH helper's own
     `remove` only removes below ~/.amlexec/runs; a sharedDirectory may be anywhere.)"""
     try:
         yield
     except BaseException:
-        if remote_dir.startswith(posixpath.join(root, "runs") + "/"):
+        folders = [remote_dir] if isinstance(remote_dir, str) else list(remote_dir)
+        ours = [f for f in folders if any(f.startswith(posixpath.join(root, d) + "/") for d in ("runs", "arrays"))]
+        if ours:
             with contextlib.suppress(Exception):  # the failure that got us here says more
-                host.conn.run(["rm", "-rf", "--", remote_dir], timeout=60)
+                host.conn.run(["rm", "-rf", "--", *ours], timeout=60)
         close()
         raise
 

@@ -2,7 +2,7 @@
    while the run is active) and outputs (images shown inline). */
 "use strict";
 
-const ACTIVE = new Set(["Preparing", "Starting", "Running", "Unreachable"]);
+const ACTIVE = new Set(["Preparing", "Starting", "Queued", "Running", "Unreachable"]);
 
 A.pages.run = async function (root, [runId]) {
   const base = "/api/runs/" + encodeURIComponent(runId);
