@@ -86,13 +86,17 @@ def test_a_sweep_is_one_job_array_running_at_most_max_concurrent_tasks(project: 
 
 
 def test_early_termination_cancels_one_task_of_the_array(project: Path) -> None:
+    # The three tasks start whenever Slurm starts them: at step 1 a running average is the value itself, so
+    # k=8 would lose to k=9 alone if k=1 had not logged yet. From step 2 on it never can (0.08s against
+    # 0.045(s+1)), while k=1 always loses: the delay makes the outcome independent of start order.
+    (project / "stop.yml").write_text("early_termination: {policy: median, delay: 2, interval: 1}\n")
     done = amlexec("experiment", "sweep", "-c", TARGET, "curve.py", "{k}", "--param", "k=9,8,1", "--max-concurrent",
-                   "3", "--metric", "Accuracy", "--goal", "maximize", "--early-stop", "median", "-o", "json",
+                   "3", "--metric", "Accuracy", "--goal", "maximize", "--sweep-file", "stop.yml", "-o", "json",
                    cwd=project, timeout=300)
     assert done.returncode == 0, done.stderr
     trials = {t["parameters"]["k"]: t for t in info(project, json.loads(done.stdout)["run_id"])["trials"]}
     assert (trials[1]["status"], trials[1]["error"]) == ("Canceled", "early-terminated"), trials
-    assert trials[9]["status"] == trials[8]["status"] == "Completed", trials
+    assert trials[9]["status"] == trials[8]["status"] == "Completed", (trials, done.stderr)
     stopped = info(project, trials[1]["run_id"])
     assert stopped["properties"]["slurm_state"] == "CANCELLED"
     assert 0 < len(stopped["Accuracy"]) < 40, "stopped while it ran, its live metrics kept"
