@@ -30,7 +30,7 @@ from ...transport.ssh import SshSettings, is_connection_error
 from ..base import DRIVER_LOG, METRICS_FILE, RUNNING, Exited, Poll, Sink, Vanished
 from ..ssh.run import SshRunHandle
 from .container import METRICS_PATH
-from .run import DockerRun
+from .run import DockerRun, every
 
 T = TypeVar("T")
 WAIT_POLL_SECONDS = 0.5
@@ -142,23 +142,15 @@ class RemoteDockerRun(SshRunHandle):
         sweep's early termination see what it logged, as on every other target. The reads go over the
         connection the output streams on (its own channel of it); a read that fails is tried again at the
         next tick, and collect() replaces the copy with the final file."""
-        done = threading.Event()
-
         def follow() -> None:
-            while not done.wait(LIVE_METRICS_SECONDS):
-                engine = self._engine
-                if engine is None or not engine[0].conn.alive:
-                    continue  # reconnecting: the stream's own retry makes a new client
-                with contextlib.suppress(Exception):  # a tick missed is made up by the next one
-                    self._refresh_metrics(engine[1])
+            engine = self._engine
+            if engine is None or not engine[0].conn.alive:
+                return  # reconnecting: the stream's own retry makes a new client
+            with contextlib.suppress(Exception):  # a tick missed is made up by the next one
+                self._refresh_metrics(engine[1])
 
-        thread = threading.Thread(target=follow, name="amlexec-live-metrics", daemon=True)
-        thread.start()
-        try:
+        with every(LIVE_METRICS_SECONDS, follow):
             yield
-        finally:
-            done.set()
-            thread.join()
 
     def _refresh_metrics(self, engine: Engine) -> None:
         data = self._run_on(engine).read_file(METRICS_PATH)

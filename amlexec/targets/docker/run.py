@@ -11,7 +11,7 @@ import shutil
 import struct
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,25 @@ from .container import METRICS_PATH, OUTPUTS_DIR, ChunkReader, extract_tree, sin
 STOP_GRACE_SECONDS = 10
 LIVE_METRICS_SECONDS = 0.5
 _STREAMS = {1: "stdout", 2: "stderr"}
+
+
+@contextlib.contextmanager
+def every(seconds: float, tick: Callable[[], None]) -> Iterator[None]:
+    """Call `tick` every `seconds` on a thread of its own while the block runs (the live metrics copy of a
+    streaming run); the block's end stops it and waits for a tick in progress, so none outlives the run."""
+    done = threading.Event()
+
+    def loop() -> None:
+        while not done.wait(seconds):
+            tick()
+
+    thread = threading.Thread(target=loop, name="amlexec-live-metrics", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
 
 
 class DockerRun:
@@ -107,21 +126,14 @@ class DockerRun:
         if self.state_dir is None:
             yield
             return
-        done = threading.Event()
         source, dest = self.state_dir / METRICS_FILE, self.run_dir / METRICS_FILE
 
         def follow() -> None:
-            while not done.wait(LIVE_METRICS_SECONDS):
-                with contextlib.suppress(OSError):
-                    append_new_bytes(source, dest)
+            with contextlib.suppress(OSError):
+                append_new_bytes(source, dest)
 
-        thread = threading.Thread(target=follow, name="amlexec-live-metrics", daemon=True)
-        thread.start()
-        try:
+        with every(LIVE_METRICS_SECONDS, follow):
             yield
-        finally:
-            done.set()
-            thread.join()
 
     def reattach_stream(self, sink: Sink, offset: int) -> int:
         """`history logs --follow` after the supervising amlexec died: from byte `offset` of the driver log.
