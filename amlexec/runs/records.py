@@ -17,10 +17,21 @@ from ..history.store import HistoryStore, RunRecord, StoredDoc
 from ..notices import warn
 from ..project import Project
 from ..targets import registry
-from ..targets.base import DRIVER_LOG, Progress, RunHandle, Running, Sink, Target, Vanished, reattachable, target_for
+from ..targets.base import (
+    DRIVER_LOG,
+    Progress,
+    RunHandle,
+    Running,
+    Sink,
+    Target,
+    Vanished,
+    queueing,
+    reattachable,
+    target_for,
+)
 from ..transport import process
 from .runlog import read_metrics, release_space
-from .settle import finalize, settle_pending
+from .settle import finalize, mark_started, settle_pending
 from .submit import open_store
 
 if TYPE_CHECKING:
@@ -72,6 +83,9 @@ def refresh(store: HistoryStore, project: Project, record: RunRecord, progress: 
         snapshots.remove_copy(store.work_dir(record.run_id))
         release_space(store.run_dir(record.run_id))
         return store.finish(record.run_id, status="Failed", exit_code=None, error=exc.message)
+    waiting = queueing(target, handle) if record.status == "Queued" else None
+    if waiting is not None:  # the poll below tells it when the job has left the queue meanwhile
+        waiting.when_started(lambda: mark_started(store, record.run_id))
     try:
         status = handle.poll()
     except RunUnreachableError as exc:  # the host does not answer: say so, and look again next time
@@ -82,7 +96,7 @@ def refresh(store: HistoryStore, project: Project, record: RunRecord, progress: 
         if target.independent_runs:
             if record.status == "Unreachable":  # the host answers again and the run is still going
                 return store.update(record.run_id, status="Running", error=None)
-            return record  # still running on its own; it is collected when it ends
+            return store.get(record.run_id)  # still going on its own (now Running, if it left the queue)
         handle.cancel()
         error = "the amlexec process supervising this run died; the script was stopped"
         return _settle(store, record, handle, "Failed", None, error, progress)

@@ -146,6 +146,13 @@ def _record(store: HistoryStore, run_id: str, steps: _Steps, *, status: str, exi
     return Settled(record, failure)
 
 
+def mark_started(store: HistoryStore, run_id: str) -> None:
+    """A Queued run's job has left the batch queue: Running from now, with its start time. Whoever sees it
+    first (the supervisor, or a read after the supervisor died) records it; the others find it done."""
+    if store.get(run_id).status == "Queued":
+        store.update(run_id, status="Running", start_time_utc=utc_now())
+
+
 def settle_pending(store: HistoryStore, record: RunRecord) -> RunRecord | None:
     """Record the outcome a supervisor could not write (its database was full or read-only), if it left one."""
     path = store.run_dir(record.run_id) / PENDING_FILE

@@ -17,7 +17,7 @@ from ..interrupts import Interrupts
 from ..targets.base import CONTROL_LOG, Exited, Progress, RunHandle, RunSpec, Sink, Target, python_line, queueing
 from ..targets.types import Capability
 from .runlog import ControlLog
-from .settle import finalize, never_raising
+from .settle import finalize, mark_started, never_raising
 
 
 @dataclass
@@ -78,13 +78,8 @@ def _start(store: HistoryStore, spec: RunSpec, target: Target, run: _Supervised,
     store.update(spec.run_id, status="Running" if waiting is None else "Queued", handle=run.handle.state(),
                  **started, **({"properties": _with(store, spec, facts)} if facts else {}))
     if waiting is not None:  # Running, with its start time, once the batch queue has started it
-        waiting.when_started(lambda: _started(store, spec))
+        waiting.when_started(lambda: mark_started(store, spec.run_id))
     ControlLog(spec.run_dir / CONTROL_LOG).write("started: " + json.dumps(run.handle.state()))
-
-
-def _started(store: HistoryStore, spec: RunSpec) -> None:
-    if store.get(spec.run_id).status == "Queued":
-        store.update(spec.run_id, status="Running", start_time_utc=utc_now())
 
 
 def _with(store: HistoryStore, spec: RunSpec, facts: dict[str, Any]) -> dict[str, Any]:

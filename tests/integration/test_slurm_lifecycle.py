@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from engines import wait_for
 from slurmfixtures import SlurmCluster
-from slurmsupport import TARGET, info, jobs_of_alice, make_project, run_id_of, set_compute
+from slurmsupport import TARGET, info, jobs_of_alice, make_project, run_id_of, runs, set_compute
 from sshfixtures import Cli, Keys, amlexec
 
 from amlexec.errors import ExitCode
@@ -94,6 +94,24 @@ def test_a_run_whose_client_was_killed_is_completed_and_collected_later(project:
     assert isinstance(record["properties"]["slurm_job_id"], int)
 
 
+
+def test_a_queued_run_whose_client_was_killed_shows_running_once_the_job_starts(project: Path,
+                                                                              slurm_cluster: SlurmCluster) -> None:
+    blocker = slurm_cluster.as_user("sbatch --parsable -p short -c 2 -o /dev/null --wrap 'sleep 300'").strip()
+    wait_for(lambda: "RUNNING" in slurm_cluster.as_user(f"scontrol show job -o {blocker}"), timeout=30,
+             what="the job that fills node1")
+    set_compute(project, partition="short")
+    cli = Cli("experiment", "submit", "-c", TARGET, "ticker.py", "100", "0", cwd=project)
+    cli.wait_for("is PENDING (Resources)")
+    cli.proc.kill()  # nobody is left to see the job start but the next history read
+    cli.finish(timeout=30)
+    (queued,) = runs(project)
+    assert queued["status"] == "Queued", queued
+    slurm_cluster.as_user(f"scancel {blocker}")
+    wait_for(lambda: runs(project)[0]["status"] == "Running", timeout=60, what="a read to see the job running")
+    assert runs(project)[0]["start_time_utc"], "Running, with its start time"
+    slurm_cluster.as_user("scancel -u alice")
+
 def test_cancel_runs_scancel_and_waits_for_the_job_to_end(project: Path, slurm_cluster: SlurmCluster) -> None:
     cli = Cli("experiment", "submit", "-c", TARGET, "ticker.py", "1000", "0", cwd=project)
     cli.wait_for("line 1")
@@ -116,12 +134,18 @@ def test_a_pending_job_says_why_it_waits(project: Path, slurm_cluster: SlurmClus
     set_compute(project, partition="short")
     cli = Cli("experiment", "submit", "-c", TARGET, "ticker.py", "3", "0", cwd=project)
     cli.wait_for("is PENDING (Resources)")
+    pending = runs(project)[0]
+    assert (pending["status"], pending["start_time_utc"]) == ("Queued", None), "queued: not started yet"
     slurm_cluster.as_user(f"scancel {blocker}")
     code, out, err = cli.finish(timeout=60)
     assert code == 0, err
     assert lines_of(out) == expected(3)
     assert "is running on node1" in err
-    run_dir = project / ".amlexec" / "runs" / run_id_of(out)
+    run_id = run_id_of(out)
+    assert run_id == pending["run_id"]
+    ended = info(project, run_id)
+    assert ended["status"] == "Completed" and ended["start_time_utc"], "Running, with its start time, once out"
+    run_dir = project / ".amlexec" / "runs" / run_id
     assert "PENDING (Resources)" in (run_dir / "control_log.txt").read_text()
 
 
