@@ -37,3 +37,19 @@ def test_each_exit_code_has_its_own_default_hint() -> None:
     # A default that only repeats "something failed" helps no one: each class says where to look.
     by_code = {cls.exit_code: cls.default_hint for cls in _error_classes() if "default_hint" in vars(cls)}
     assert len(set(by_code.values())) == len(by_code)
+
+
+def test_only_amlexecs_own_bugs_exit_70() -> None:
+    # 70 means "a bug in amlexec, report it". An error class anywhere in the package (the targets'
+    # own, such as a job Slurm ended) is something the user, a host or a cluster caused, so it says so.
+    import importlib
+    import pkgutil
+
+    import amlexec
+
+    for module in pkgutil.walk_packages(amlexec.__path__, "amlexec."):
+        if not module.name.endswith("__main__"):  # running it would run the CLI
+            importlib.import_module(module.name)
+    internal = [cls.__qualname__ for cls in _error_classes()
+                if cls is not errors.AmlexecError and cls.exit_code == errors.ExitCode.INTERNAL]
+    assert internal == []

@@ -18,7 +18,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from ...errors import AmlexecError, ConfigError, UnavailableError
+from ...errors import AmlexecError, ConfigError, ExitCode, UnavailableError
 from ...runs.runlog import ControlLog
 from ...transport.remotehost import RemoteHost
 from ...transport.ssh import SshSettings
@@ -34,7 +34,10 @@ CANCEL_WAIT_SECONDS = 90.0  # scancel's SIGTERM, Slurm's KillWait, then SIGKILL
 
 
 class JobEndedBySlurm(AmlexecError):
-    """The job ended without the script's say: no exit code of the script's to pass through."""
+    """The job ended without the script's say (a failed node, preemption): no exit code of the script's to
+    pass through. Not amlexec's fault nor the user's: the cluster was unavailable to the job, as 69 says."""
+
+    exit_code = ExitCode.UNAVAILABLE
 
 
 class SlurmRun(SshRun):
@@ -146,7 +149,14 @@ class SlurmRun(SshRun):
                 f"{self.remote_dir}: the sharedDirectory {self.shared_root} is not shared with the compute nodes")
 
     def poll(self) -> Poll:
-        return self._do(lambda h: self._outcome(self._ask(h), h), what="asking Slurm about the job")
+        """The job's state; like streaming, it says when the job left the queue (a poll is all a run whose
+        supervisor died gets: `history` reads then record it Running)."""
+        def ask(host: RemoteHost) -> Poll:
+            info = self._ask(host)
+            self._tell(info)
+            return self._outcome(info, host)
+
+        return self._do(ask, what="asking Slurm about the job")
 
     def wait(self) -> int:
         delay = POLL_MIN_SECONDS
