@@ -65,6 +65,15 @@ def test_ctrl_c_detaches_and_follow_reattaches_to_the_end(project: Path) -> None
     assert lines_of((run_dir / "driver_log.txt").read_text()) == expected(15)
 
 
+def fill_node1(slurm_cluster: SlurmCluster, project: Path) -> str:
+    """A job that takes every CPU of the `short` partition's one node, running; the project's target set to
+    that partition, so its next job waits (Resources). The blocker's job id."""
+    blocker = slurm_cluster.as_user("sbatch --parsable -p short -c 2 -o /dev/null --wrap 'sleep 300'").strip()
+    wait_for(lambda: "RUNNING" in slurm_cluster.as_user(f"scontrol show job -o {blocker}"), timeout=30,
+             what="the job that fills node1")
+    set_compute(project, partition="short")
+    return blocker
+
 def test_a_detached_submit_returns_at_once_and_follow_prints_the_job(project: Path) -> None:
     done = amlexec("experiment", "submit", "-c", TARGET, "-a", "ticker.py", "5", "0", cwd=project)
     assert done.returncode == 0, done.stderr
@@ -97,10 +106,7 @@ def test_a_run_whose_client_was_killed_is_completed_and_collected_later(project:
 
 def test_a_queued_run_whose_client_was_killed_shows_running_once_the_job_starts(project: Path,
                                                                               slurm_cluster: SlurmCluster) -> None:
-    blocker = slurm_cluster.as_user("sbatch --parsable -p short -c 2 -o /dev/null --wrap 'sleep 300'").strip()
-    wait_for(lambda: "RUNNING" in slurm_cluster.as_user(f"scontrol show job -o {blocker}"), timeout=30,
-             what="the job that fills node1")
-    set_compute(project, partition="short")
+    blocker = fill_node1(slurm_cluster, project)
     cli = Cli("experiment", "submit", "-c", TARGET, "ticker.py", "100", "0", cwd=project)
     cli.wait_for("is PENDING (Resources)")
     cli.proc.kill()  # nobody is left to see the job start but the next history read
@@ -128,10 +134,7 @@ def test_cancel_runs_scancel_and_waits_for_the_job_to_end(project: Path, slurm_c
 
 
 def test_a_pending_job_says_why_it_waits(project: Path, slurm_cluster: SlurmCluster) -> None:
-    blocker = slurm_cluster.as_user("sbatch --parsable -p short -c 2 -o /dev/null --wrap 'sleep 300'").strip()
-    wait_for(lambda: "RUNNING" in slurm_cluster.as_user(f"scontrol show job -o {blocker}"), timeout=30,
-             what="the job that fills node1")
-    set_compute(project, partition="short")
+    blocker = fill_node1(slurm_cluster, project)
     cli = Cli("experiment", "submit", "-c", TARGET, "ticker.py", "3", "0", cwd=project)
     cli.wait_for("is PENDING (Resources)")
     pending = runs(project)[0]
