@@ -128,8 +128,8 @@ class QueueingHandle(RunHandle, Protocol):
     """The handles of a type with `Capability.QUEUES_RUNS`: after submit, the run may wait in a batch queue."""
 
     def when_started(self, started: Callable[[], None]) -> None:
-        """Have `started` called once, from `stream` or `wait`, when the job leaves the queue (or is seen
-        ended without having been seen running); until then the run is recorded Queued."""
+        """Have `started` called once, from `stream`, `wait` or `poll`, when the job is first seen out of the
+        queue (running, or already ended); until then the run is recorded Queued."""
 
 
 class Prepared(Protocol):

@@ -34,13 +34,12 @@ MAX_ARRAY_TASKS = 1000  # Slurm's MaxArraySize is 1001 by default: bigger sweeps
 def submit_array(target: SlurmTarget, specs: Sequence[RunSpec], *, max_concurrent: int,
                  progress: Progress) -> list[SlurmRun]:
     """Stage every trial, link the array's tasks to them and sbatch the array; each task's handle, in order.
-    If anything fails, nothing was submitted and every folder made for it is removed."""
+    The caller (sweeparray.submit_batch) has ensured the environment, once for the batch. If anything fails,
+    nothing was submitted and every folder made for it is removed."""
     from .target import removed_on_failure
 
     if not specs or len(specs) > MAX_ARRAY_TASKS:
         raise ValueError(f"a job array holds 1 to {MAX_ARRAY_TASKS} tasks, not {len(specs)}")
-    if target._env is None:
-        target.ensure_environment(specs[0], progress)
     session = target.session(progress)
     host = session.host()
     root = target.shared_root(host.conn.home())

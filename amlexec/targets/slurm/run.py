@@ -240,8 +240,8 @@ class SlurmRun(SshRun):
     def cleanup(self) -> None:
         """Remove the run's folder (env file included) from the shared directory, and an array task's link
         to it (with the array's tasks folder once it is empty); best effort."""
-        run = self.remote_dir if _below(self.remote_dir, self.shared_root, "runs") else ""
-        link = self.task_link if self.task_link and _below(self.task_link, self.shared_root, "arrays") else ""
+        run = self.remote_dir if below(self.remote_dir, self.shared_root, "runs") else ""
+        link = self.task_link if self.task_link and below(self.task_link, self.shared_root, "arrays") else ""
         argv = ["sh", "-c", _CLEANUP, "amlexec-cleanup", run, link] if run or link else []
         try:
             if argv:
@@ -261,7 +261,8 @@ fi
 true"""
 
 
-def _below(path: str, root: str, folder: str) -> bool:
+def below(path: str, root: str, folder: str) -> bool:
+    """Whether `path` is inside `<root>/<folder>/`: the only places amlexec removes on the shared directory."""
     return path.startswith(posixpath.join(root, folder) + "/") and "/.." not in path
 
 

@@ -32,7 +32,7 @@ from ..types import TargetType
 from . import SLURM
 from .array import MAX_ARRAY_TASKS, submit_array
 from .jobinfo import Partition, parse_partitions
-from .run import SlurmRun
+from .run import SlurmRun, below
 from .script import ENV_FILE, SCRIPT_FILE, dry_run_argv, parse_job_id, render_batch_script, sbatch_argv
 from .settings import SlurmSettings, slurm_settings
 
@@ -93,7 +93,7 @@ class SlurmTarget(EnvironmentTarget):
         host = session.host()
         root = self.shared_root(host.conn.home())
         remote_dir = posixpath.join(root, "runs", spec.run_id)
-        with removed_on_failure(host, remote_dir, root, self.close):
+        with removed_on_failure(host, [remote_dir], root, self.close):
             job_id = self._start_job(spec, host, remote_dir, progress)
         self._session = None  # the run's handle owns the connection from here on
         return SlurmRun(session=session, run_id=spec.run_id, remote_dir=remote_dir, local_run_dir=spec.run_dir,
@@ -137,7 +137,7 @@ class SlurmTarget(EnvironmentTarget):
 
 
 @contextlib.contextmanager
-def removed_on_failure(host: RemoteHost, remote_dir: str | Sequence[str], root: str,
+def removed_on_failure(host: RemoteHost, folders: Sequence[str], root: str,
                        close: Callable[[], None]) -> Iterator[None]:
     """A job being submitted: if that fails, nothing runs, so its half-made run folders (and env files) are
     removed from the shared directory, best effort, and the connection closed. (The SSH helper's own
@@ -145,8 +145,7 @@ def removed_on_failure(host: RemoteHost, remote_dir: str | Sequence[str], root: 
     try:
         yield
     except BaseException:
-        folders = [remote_dir] if isinstance(remote_dir, str) else list(remote_dir)
-        ours = [f for f in folders if any(f.startswith(posixpath.join(root, d) + "/") for d in ("runs", "arrays"))]
+        ours = [f for f in folders if below(f, root, "runs") or below(f, root, "arrays")]
         if ours:
             with contextlib.suppress(Exception):  # the failure that got us here says more
                 host.conn.run(["rm", "-rf", "--", *ours], timeout=60)
