@@ -116,7 +116,13 @@ def test_a_queued_run_whose_client_was_killed_shows_running_once_the_job_starts(
     slurm_cluster.as_user(f"scancel {blocker}")
     wait_for(lambda: runs(project)[0]["status"] == "Running", timeout=60, what="a read to see the job running")
     assert runs(project)[0]["start_time_utc"], "Running, with its start time"
+    # Ended outside amlexec, like a container killed by hand: the next read collects it all the same, as the
+    # Failed run it is from amlexec's side, with Slurm's own line as the reason.
     slurm_cluster.as_user("scancel -u alice")
+    wait_for(lambda: runs(project)[0]["status"] == "Failed", timeout=60, what="a read to collect the job")
+    assert "CANCELLED" in runs(project)[0]["error"]
+    leftovers = slurm_cluster.as_user(f"ls -A .amlexec/runs | grep -x {queued['run_id']}; true")
+    assert leftovers == "", "collecting the run removed its folder on the cluster"
 
 def test_cancel_runs_scancel_and_waits_for_the_job_to_end(project: Path, slurm_cluster: SlurmCluster) -> None:
     cli = Cli("experiment", "submit", "-c", TARGET, "ticker.py", "1000", "0", cwd=project)
