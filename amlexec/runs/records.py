@@ -13,6 +13,7 @@ from .. import snapshot as snapshots
 from ..config.compute import ComputeTarget
 from ..errors import AmlexecError, RunUnreachableError, StorageError, UsageError
 from ..history.report import metric_values, run_info
+from ..history.rows import PARENT_PROPERTY
 from ..history.store import HistoryStore, RunRecord, StoredDoc
 from ..notices import warn
 from ..project import Project
@@ -181,6 +182,16 @@ def _run_folders(runs_dir: str) -> set[str]:
         return set()
 
 
+def _shares_parents_supervisor(store: HistoryStore, record: RunRecord) -> bool:
+    parent = record.properties.get(PARENT_PROPERTY)
+    if not isinstance(parent, str) or not record.supervisor:
+        return False
+    try:
+        return store.get(parent).supervisor == record.supervisor
+    except AmlexecError:
+        return False
+
+
 def cancel(project: Project, run_id: str, progress: Progress, *, timeout: float = 30.0) -> RunRecord:
     """Stop a run and wait until its record says Canceled."""
     store, record = get_run(project, run_id)
@@ -196,8 +207,9 @@ def cancel(project: Project, run_id: str, progress: Progress, *, timeout: float 
             # Not canceled (host unreachable...): the run must not be recorded as Canceled when it ends.
             store.update(run_id, cancel_requested=False)
             raise
-    elif process.is_alive(record.supervisor):
-        # still preparing: stopping the supervisor cancels the run it was about to start
+    elif process.is_alive(record.supervisor) and not _shares_parents_supervisor(store, record):
+        # still preparing: stopping the supervisor cancels the run it was about to start (a sweep's trial
+        # sees the request itself, since signalling the sweep would cancel every trial: supervise.py)
         os.kill(int(record.supervisor["pid"]), signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -147,7 +147,9 @@ def submit(project: Project, req: SubmitRequest, *, sink: Sink, progress: Progre
     run_id = record.run_id
     try:
         _announce(announce, f"RunId: {run_id}")
-        if req.detach:  # an attached run says it when its environment is ready (execute); a detached one now
+        # An attached run says it when its environment is ready (execute); a detached one now; a sweep's trial
+        # never (the sweep said it once, and asking here would hold up the next trial's start).
+        if req.detach and supervise is None:
             _announce_python(target, progress)
         spec = _stage(store, record, project=project, req=req, rc=rc, compute=compute, snap=snap, argv=argv)
         if req.detach:

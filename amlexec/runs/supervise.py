@@ -80,6 +80,16 @@ def _start(store: HistoryStore, spec: RunSpec, target: Target, run: _Supervised,
     if waiting is not None:  # Running, with its start time, once the batch queue has started it
         waiting.when_started(lambda: mark_started(store, spec.run_id))
     ControlLog(spec.run_dir / CONTROL_LOG).write("started: " + json.dumps(run.handle.state()))
+    _stop_if_canceled(store, spec)
+
+
+def _stop_if_canceled(store: HistoryStore, spec: RunSpec) -> None:
+    """A cancel asked while the run was preparing is obeyed as soon as there is something to stop (never
+    before: a trial of a Slurm array already has its job, which only the handle can cancel). It matters
+    where nobody can be signalled: a sweep's trials share the sweep's process, and `experiment cancel` of
+    one trial must not stop the others (records.cancel only sets the request then)."""
+    if _cancel_asked(store, spec):
+        raise KeyboardInterrupt
 
 
 def _with(store: HistoryStore, spec: RunSpec, facts: dict[str, Any]) -> dict[str, Any]:

@@ -51,6 +51,40 @@ def test_cancel_of_the_parent_cancels_every_running_trial(project: Path):
     assert parent_of(project)["properties"]["trials"] == {"total": 4, "Canceled": 2, "NotStarted": 2}
 
 
+# An interpreter that is slow to say its version: every trial spends a few seconds Preparing, the state in
+# which its supervisor (the sweep's process) is all there is to stop.
+SLOW_PYTHON = f"""#!/bin/sh
+case "$1" in -I) sleep "${{SLOW_VERSION:-0}}";; esac
+exec {BIN / "python"} "$@"
+"""
+
+
+def test_cancel_of_one_trial_stops_only_that_trial_even_while_it_prepares(project: Path, tmp_path: Path):
+    write(project, "trial.py", TRIAL)
+    python = write(tmp_path, "bin/slowpython", SLOW_PYTHON)
+    python.chmod(0o755)
+    compute = project / "aml_config" / "local.compute"
+    compute.write_text(compute.read_text().replace('pythonLocation: "python"', f'pythonLocation: "{python}"'))
+    result = amlexec("experiment", "sweep", "-a", "-c", "local", "trial.py", "--k", "{k}", "-p", "k=1,2,3",
+                     "--max-concurrent", "3", cwd=project, env={"SLOW_VERSION": "4", "SWEEP_SLEEP": "10"})
+    assert result.code == 0, result.err
+    parent = result.out.split()[1]
+    wait_for(lambda: [t["status"] for t in children(project, parent)] == ["Preparing"] * 3, timeout=60,
+             what="three trials preparing")
+    first, second, third = (t["run_id"] for t in children(project, parent))
+    canceled = amlexec("experiment", "cancel", "-r", first, "-o", "json", cwd=project, timeout=60)
+    assert canceled.code == 0, canceled.err
+    assert canceled.json()["status"] == "Canceled"
+    wait_for(lambda: {t["run_id"]: t["status"] for t in children(project, parent)}[second] == "Running",
+             timeout=60, what="the other trials running")
+    canceled = amlexec("experiment", "cancel", "-r", second, "-o", "json", cwd=project, timeout=60)
+    assert canceled.json()["status"] == "Canceled", canceled.err
+    wait_for(lambda: parent_of(project)["status"] == "Completed", timeout=90, what="the sweep to end")
+    statuses = {t["run_id"]: t["status"] for t in children(project, parent)}
+    assert statuses == {first: "Canceled", second: "Canceled", third: "Completed"}, "only the two asked for"
+    assert parent_of(project)["properties"]["trials"] == {"total": 3, "Canceled": 2, "Completed": 1}
+
+
 def test_ctrl_c_cancels_the_sweep_and_leaves_nothing_running(project: Path):
     write(project, "trial.py", TRIAL)
     proc = start("experiment", "sweep", "-c", "local", "trial.py", "--k", "{k}", "-p", "k=1,2,3",
